@@ -1,0 +1,1 @@
+"""Writing datasets: image encoding and the dataset folder. File formats live only here."""

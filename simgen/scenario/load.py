@@ -1,0 +1,191 @@
+"""Load a scenario file: YAML -> overrides -> schema -> cross-checks -> asset paths.
+
+Everything a run needs is checked here, before anything is simulated, and every problem becomes
+one `ScenarioError` naming the file, the line (or the `--set` that caused it) and the key path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from simgen.errors import ScenarioError
+from simgen.scenario.assets import AssetError, resolve_asset
+from simgen.scenario.schema import ScenarioSpec
+from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the spec plus where it came from and its resolved asset files."""
+
+    spec: ScenarioSpec
+    source: str                      # the path as the user gave it, for messages
+    file_sha256: str                 # of the file's bytes
+    overrides: tuple[str, ...] = ()  # the `--set key=value` strings applied, in order
+    asset_paths: Mapping[str, str] = field(default_factory=dict)  # asset ref -> absolute path
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario as plain JSON data, every default filled in."""
+        return self.spec.model_dump(mode="json")
+
+    @cached_property
+    def sha256(self) -> str:
+        """sha256 of the resolved scenario (overrides included, machine paths excluded)."""
+        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load(path: str | Path, overrides: Sequence[str] = (),
+         asset_roots: Sequence[str | Path] = ()) -> Scenario:
+    """Read, override, validate and resolve a scenario file. Raises ScenarioError."""
+    path = Path(path)
+    name = str(path)
+    data, lines = read_yaml(path, name)
+    try:
+        file_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:  # pragma: no cover - read_yaml already read it
+        raise ScenarioError(name, None, "", f"cannot read file ({err})") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(name, lines.get((), 1), "", "a scenario must be a mapping of keys")
+    origins: dict[KeyPath, str] = {}
+    for text in overrides:
+        key_path, value = _parse_override(text, name)
+        _apply(data, key_path, value, name, text)
+        origins[key_path] = text
+    try:
+        spec = ScenarioSpec.model_validate(data)
+    except ValidationError as err:
+        raise _to_scenario_error(err, name, lines, origins) from None
+
+    def fail(key_path: KeyPath, message: str) -> ScenarioError:
+        return ScenarioError(name, *_locate(key_path, lines, origins), message)
+
+    for index, group in enumerate(spec.objects):
+        if group.category not in spec.categories:
+            raise fail(("objects", index, "category"),
+                       f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
+    asset_paths: dict[str, str] = {}
+    bodies = [("static", i, s.asset) for i, s in enumerate(spec.static)]
+    bodies += [("objects", i, o.asset) for i, o in enumerate(spec.objects)]
+    for section, index, ref in bodies:
+        if ref in asset_paths:
+            continue
+        try:
+            asset_paths[ref] = str(resolve_asset(ref, path.parent, [Path(r) for r in asset_roots]))
+        except AssetError as err:
+            raise fail((section, index, "asset"), str(err)) from None
+    return Scenario(spec, name, file_sha256, tuple(overrides), asset_paths)
+
+
+# --- overrides ---------------------------------------------------------------------------------
+
+def _parse_override(text: str, name: str) -> tuple[KeyPath, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(name, None, "", f"--set expects key.path=value (got {text!r})")
+    parts: list[str | int] = []
+    for token in key.strip().replace("[", ".").replace("]", "").split("."):
+        if not token:
+            raise ScenarioError(name, None, "", f"--set: bad key path {key!r}")
+        parts.append(int(token) if token.isdigit() else token)
+    value, _ = parse_yaml(raw, f"--set {key}") if raw.strip() else (None, {})
+    return tuple(parts), value
+
+
+def _apply(data: Any, key_path: KeyPath, value: Any, name: str, text: str) -> None:
+    node = data
+    for depth, part in enumerate(key_path):
+        last = depth == len(key_path) - 1
+        where = format_key_path(key_path[: depth + 1])
+        if isinstance(part, int):
+            if not isinstance(node, list) or not 0 <= part < len(node):
+                raise ScenarioError(name, None, where, f"--set {text!r}: no such list item")
+        elif not isinstance(node, dict):
+            raise ScenarioError(name, None, where, f"--set {text!r}: not a mapping here")
+        if last:
+            node[part] = value
+        else:
+            if isinstance(node, dict) and part not in node:
+                node[part] = {}
+            node = node[part]
+
+
+# --- error mapping -----------------------------------------------------------------------------
+
+def _locate(key_path: KeyPath, lines: Mapping[KeyPath, int],
+            origins: Mapping[KeyPath, str]) -> tuple[int | None, str]:
+    """(line, key path text) for an error at key_path; `--set` origins win over file lines."""
+    for cut in range(len(key_path), -1, -1):
+        prefix = key_path[:cut]
+        if prefix in origins:
+            return None, f"{format_key_path(key_path)} (from --set {origins[prefix]!r})"
+        if prefix in lines:
+            return lines[prefix], format_key_path(key_path)
+    return None, format_key_path(key_path)
+
+
+def _to_scenario_error(err: ValidationError, name: str, lines: Mapping[KeyPath, int],
+                       origins: Mapping[KeyPath, str]) -> ScenarioError:
+    # The first error is the one reported: one clear line beats a wall of follow-on errors.
+    first = err.errors(include_url=False)[0]
+    key_path = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
+    kind, message = first["type"], first["msg"]
+    if message.startswith(("Value error, ", "Assertion failed, ")):
+        message = message.split(", ", 1)[1]
+    if kind == "missing":
+        message = "required key is missing"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_keys(key_path[:-1])
+        guess = difflib.get_close_matches(str(key_path[-1]), allowed, n=1)
+        message = "unknown key" + (f" (did you mean {guess[0]!r}?)" if guess else "")
+        if allowed:
+            message += f"; expected one of: {', '.join(allowed)}"
+    else:
+        message = message[0].lower() + message[1:]
+        if "(got " not in message and "input" in first:
+            message += f" (got {first['input']!r})"
+    line, where = _locate(key_path, lines, origins)
+    return ScenarioError(name, line, where, message)
+
+
+def _allowed_keys(key_path: KeyPath) -> list[str]:
+    """The keys the model at key_path accepts (best effort, for 'did you mean')."""
+    annotation: Any = ScenarioSpec
+    for part in key_path:
+        annotation = _unwrap(annotation, part)
+        if annotation is None:
+            return []
+    annotation = _unwrap(annotation, None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any, part: str | int | None) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if len(args) == 1 else None
+        elif origin in (list, tuple) and isinstance(part, int):
+            args = typing.get_args(annotation)
+            return args[0] if origin is list or len(args) == 1 else args[min(part, len(args) - 1)]
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(part, str):
+            field = annotation.model_fields.get(part)
+            return field.annotation if field else None
+        else:
+            return annotation

@@ -1,0 +1,165 @@
+"""The scenario schema: typed, frozen models that forbid unknown keys.
+
+A scenario describes distributions, not values; `simgen.scenario.sample` draws a concrete scene
+from it. Cross-field checks that need a key path inside a list (an object's category must be
+declared, an asset must exist) are done in `simgen.scenario.load`, which can name the exact key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simgen.scenario.distributions import Uniform, dist
+
+FloatDist = dist("float")
+Vec3 = tuple[FloatDist, FloatDist, FloatDist]
+Vec3Fixed = tuple[float, float, float]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+UnitDist = dist("float", ge=0.0, le=1.0)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class ImageSpec(_Model):
+    width: int = Field(ge=16, le=8192)
+    height: int = Field(ge=16, le=8192)
+
+
+class SplitSpec(_Model):
+    """Fractions of scenes per split; a scene's views always land in one split."""
+
+    train: Probability = 1.0
+    val: Probability = 0.0
+    test: Probability = 0.0
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitSpec":
+        total = self.train + self.val + self.test
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"train + val + test must be 1 (got {total:g})")
+        return self
+
+
+class StaticSpec(_Model):
+    """A body that is part of the set (floor, table, tray); never labeled."""
+
+    asset: str
+    position: Vec3 = (0.0, 0.0, 0.0)
+    orientation_deg: Vec3 = (0.0, 0.0, 0.0)
+    scale: dist("float", gt=0.0) = 1.0
+    fixed: bool = True
+
+
+class SpawnBox(_Model):
+    min: Vec3Fixed
+    max: Vec3Fixed
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SpawnBox":
+        if any(lo > hi for lo, hi in zip(self.min, self.max)):
+            raise ValueError(f"min must be <= max on every axis (got min={list(self.min)}, "
+                             f"max={list(self.max)})")
+        return self
+
+
+class SpawnSpec(_Model):
+    box: SpawnBox
+
+
+class ObjectGroup(_Model):
+    """A group of labeled objects of one asset and category, dropped from a spawn region."""
+
+    asset: str
+    category: str
+    count: dist("int", ge=0, le=200) = 1
+    scale: dist("float", gt=0.0) = 1.0
+    spawn: SpawnSpec
+    # roll, pitch, yaw (extrinsic x, y, z, as PyBullet's getQuaternionFromEuler).
+    orientation_deg: Vec3 = (0.0, 0.0, Uniform(0.0, 360.0))
+
+
+class CameraSpec(_Model):
+    """An orbit camera looking at `look_at`; intrinsics from `fov_deg` or `fx, fy[, cx, cy]`.
+
+    `fov_deg` is the vertical field of view. Pixel centres are at integer coordinates (OpenCV),
+    so the default principal point is ((width - 1) / 2, (height - 1) / 2).
+    """
+
+    fov_deg: Optional[dist("float", gt=1.0, lt=179.0)] = None
+    fx: Optional[dist("float", gt=0.0)] = None
+    fy: Optional[dist("float", gt=0.0)] = None
+    cx: Optional[FloatDist] = None
+    cy: Optional[FloatDist] = None
+    look_at: Vec3 = (0.0, 0.0, 0.0)
+    distance_m: dist("float", gt=0.0)
+    azimuth_deg: FloatDist = Uniform(0.0, 360.0)
+    elevation_deg: dist("float", ge=-89.0, le=89.0) = 45.0
+    near_m: float = Field(default=0.01, gt=0.0)
+    far_m: float = Field(default=20.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _intrinsics(self) -> "CameraSpec":
+        focal = (self.fx is not None, self.fy is not None)
+        if self.fov_deg is not None and any(focal):
+            raise ValueError("give either fov_deg or fx/fy, not both")
+        if focal[0] != focal[1]:
+            raise ValueError("fx and fy go together")
+        if self.fov_deg is None and not any(focal):
+            raise ValueError("needs fov_deg or fx and fy")
+        if not self.far_m > self.near_m:
+            raise ValueError(f"far_m must be > near_m (got near_m={self.near_m}, far_m={self.far_m})")
+        return self
+
+
+class LightSpec(_Model):
+    """A directional light, as PyBullet's renderers take it."""
+
+    direction: Vec3 = (1.0, 1.0, 2.0)
+    color: tuple[UnitDist, UnitDist, UnitDist] = (1.0, 1.0, 1.0)
+    distance_m: dist("float", gt=0.0) = 4.0
+    ambient: UnitDist = 0.6
+    diffuse: UnitDist = 0.35
+    specular: UnitDist = 0.05
+    shadows: bool = True
+
+
+class SettleSpec(_Model):
+    """Stepping stops when every labeled body is slower than the threshold, or at max_steps."""
+
+    max_steps: int = Field(default=600, ge=0, le=100_000)
+    velocity_threshold: float = Field(default=0.01, gt=0.0)  # m/s and rad/s
+    timestep_s: float = Field(default=1.0 / 240.0, gt=0.0, le=0.1)
+
+
+class LabelSpec(_Model):
+    min_pixels: int = Field(default=20, ge=1)
+
+
+class ScenarioSpec(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
+    description: str = ""
+    image: ImageSpec
+    views_per_scene: int = Field(default=1, ge=1, le=256)
+    splits: SplitSpec = SplitSpec()
+    categories: list[str] = Field(min_length=1)
+    static: list[StaticSpec] = []
+    objects: list[ObjectGroup] = Field(min_length=1)
+    camera: CameraSpec
+    light: LightSpec = LightSpec()
+    settle: SettleSpec = SettleSpec()
+    labels: LabelSpec = LabelSpec()
+
+    @field_validator("categories")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        seen = set()
+        for name in value:
+            if not name or name in seen:
+                raise ValueError(f"category names must be unique and non-empty (got {name!r} twice)"
+                                 if name else "category names must be non-empty")
+            seen.add(name)
+        return value

@@ -1,0 +1,99 @@
+"""Safe YAML reading that remembers where every key came from.
+
+`read_yaml` returns plain Python data plus a map from key path (a tuple of str keys and int list
+indices) to the 1-based line it was written on, so schema errors can name `file:line`. It uses
+PyYAML's SafeLoader for scalars, rejects duplicate keys (PyYAML silently keeps the last one), and
+refuses every tag outside YAML's core schema, `!!python/...` included.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simgen.errors import ScenarioError
+
+KeyPath = tuple[str | int, ...]
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp", "merge")
+}
+
+
+def format_key_path(path: KeyPath) -> str:
+    """`("objects", 2, "count")` -> `objects[2].count`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read_yaml(path: Path, display_name: str | None = None) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse `path`; return (data, lines). Raises ScenarioError on any YAML problem."""
+    name = display_name or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(name, None, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(name, None, "", f"cannot read file ({err})") from None
+    return parse_yaml(text, name)
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
+    """Parse YAML text (see module doc); `name` is used in error messages."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, {}
+        lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
+        return _build(loader, root, (), lines, name), lines
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = err.problem or err.context or "invalid YAML"
+        raise ScenarioError(name, line, "", f"invalid YAML: {problem}") from None
+    except yaml.YAMLError as err:
+        raise ScenarioError(name, None, "", f"invalid YAML: {err}") from None
+    finally:
+        loader.dispose()
+
+
+def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
+           lines: dict[KeyPath, int], name: str) -> Any:
+    if node.tag not in _CORE_TAGS:
+        raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path),
+                            f"tag {_short_tag(node.tag)!r} is not allowed (only plain YAML values)")
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # resolves `<<: *anchor` merges
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                raise ScenarioError(name, line, format_key_path(path),
+                                    f"keys must be strings (got {key!r})")
+            if key in out:
+                raise ScenarioError(name, line, format_key_path(path + (key,)),
+                                    f"duplicate key (first given on line {lines[path + (key,)]})")
+            lines[path + (key,)] = line
+            out[key] = _build(loader, value_node, path + (key,), lines, name)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            lines[path + (index,)] = item.start_mark.line + 1
+            items.append(_build(loader, item, path + (index,), lines, name))
+        return items
+    return loader.construct_object(node, deep=True)
+
+
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!", 1)
