@@ -136,6 +136,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     spec = scenario.spec
     plan = plan_scenes(images, spec.views_per_scene, image_ids)
     out = Path(out)
+    ds.check_output(out, overwrite)
     with World() as world:
         try:
             render = start_renderer(world, renderer)

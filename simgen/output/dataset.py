@@ -31,11 +31,10 @@ def image_file_name(image_id: int, image_format: str) -> str:
     return f"{image_id:09d}.{image_format}"
 
 
-def prepare_output(out: Path, overwrite: bool) -> None:
-    """Check OUT may be written, and empty it if it is a simgen dataset to overwrite.
+def check_output(out: Path, overwrite: bool) -> None:
+    """Raise SimgenError unless OUT may be written; touches nothing.
 
-    Nothing is created or removed unless every check passes. A non-empty folder that is not a
-    simgen dataset is never removed, --overwrite or not.
+    A non-empty folder that is not a simgen dataset is never emptied, --overwrite or not.
     """
     if out.exists() and not out.is_dir():
         raise SimgenError(f"{out}: output path exists and is not a folder")
@@ -46,6 +45,12 @@ def prepare_output(out: Path, overwrite: bool) -> None:
         if not ((out / "manifest.json").is_file() or (out / STATE_DIR).is_dir()):
             raise SimgenError(f"{out}: not a simgen dataset, so --overwrite will not empty it; "
                               "choose an empty or new folder")
+
+
+def prepare_output(out: Path, overwrite: bool) -> None:
+    """Check OUT (see check_output), empty an old dataset there if overwriting, create it."""
+    check_output(out, overwrite)
+    if out.is_dir() and overwrite:
         for child in out.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
