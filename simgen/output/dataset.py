@@ -87,7 +87,7 @@ def commit_scene(out: Path, scene_index: int, files: Iterable[tuple[str, bytes]]
 def read_scene_records(out: Path) -> Iterator[dict[str, Any]]:
     """Committed scene records in scene order."""
     folder = out / SCENES_DIR
-    for path in sorted(folder.glob("*.json")):
+    for path in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)):
         yield json.loads(path.read_bytes())
 
 

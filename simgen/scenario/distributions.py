@@ -99,7 +99,12 @@ _FORMS = "a number, {uniform: [low, high]}, {randint: [low, high]}, {choice: [..
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float: no scenario value needs one
+        return False
 
 
 def _is_int(value: Any) -> bool:
@@ -107,8 +112,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _pair(name: str, args: Any) -> tuple[Number, Number]:
-    if isinstance(args, dict) and set(args) in ({"low", "high"}, {"mean", "std"}):
-        keys = ("low", "high") if "low" in args else ("mean", "std")
+    keys = ("mean", "std") if name == "normal" else ("low", "high")
+    if isinstance(args, dict) and set(args) == set(keys):
         args = [args[keys[0]], args[keys[1]]]
     if not (isinstance(args, list) and len(args) == 2 and all(_is_number(a) for a in args)):
         raise ValueError(f"{name} takes a list of two numbers (got {args!r})")

@@ -102,7 +102,11 @@ def _parse_override(text: str, name: str) -> tuple[KeyPath, Any]:
         if not token:
             raise ScenarioError(name, None, "", f"--set: bad key path {key!r}")
         parts.append(int(token) if token.isdigit() else token)
-    value, _ = parse_yaml(raw, f"--set {key}") if raw.strip() else (None, {})
+    try:
+        value, _ = parse_yaml(raw, "") if raw.strip() else (None, {})
+    except ScenarioError as err:
+        raise ScenarioError(name, None, f"{format_key_path(tuple(parts))} (from --set {text!r})",
+                            err.message) from None
     return tuple(parts), value
 
 
@@ -129,10 +133,11 @@ def _apply(data: Any, key_path: KeyPath, value: Any, name: str, text: str) -> No
 def _locate(key_path: KeyPath, lines: Mapping[KeyPath, int],
             origins: Mapping[KeyPath, str]) -> tuple[int | None, str]:
     """(line, key path text) for an error at key_path; `--set` origins win over file lines."""
-    for cut in range(len(key_path), -1, -1):
-        prefix = key_path[:cut]
+    prefixes = [key_path[:cut] for cut in range(len(key_path), -1, -1)]
+    for prefix in prefixes:
         if prefix in origins:
             return None, f"{format_key_path(key_path)} (from --set {origins[prefix]!r})"
+    for prefix in prefixes:
         if prefix in lines:
             return lines[prefix], format_key_path(key_path)
     return None, format_key_path(key_path)
@@ -140,8 +145,10 @@ def _locate(key_path: KeyPath, lines: Mapping[KeyPath, int],
 
 def _to_scenario_error(err: ValidationError, name: str, lines: Mapping[KeyPath, int],
                        origins: Mapping[KeyPath, str]) -> ScenarioError:
-    # The first error is the one reported: one clear line beats a wall of follow-on errors.
-    first = err.errors(include_url=False)[0]
+    # One error is reported: one clear line beats a wall of follow-on errors. An unknown key
+    # goes first, since a misspelled required key also shows up as that key "missing".
+    errors = err.errors(include_url=False)
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key_path = tuple(p for p in first["loc"] if isinstance(p, (str, int)))
     kind, message = first["type"], first["msg"]
     if message.startswith(("Value error, ", "Assertion failed, ")):

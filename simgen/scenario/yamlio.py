@@ -46,9 +46,19 @@ def read_yaml(path: Path, display_name: str | None = None) -> tuple[Any, dict[Ke
     return parse_yaml(text, name)
 
 
+# A scenario is a few hundred values; the cap stops an "alias bomb" (a few hundred bytes of
+# nested aliases expanding to 10^8 values) from using minutes of CPU and gigabytes of memory.
+MAX_NODES = 100_000
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text (see module doc); `name` is used in error messages."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the characters: may raise ReaderError
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1 if isinstance(text, str) else None
+        raise ScenarioError(name, line, "", f"invalid YAML: {err.reason} "
+                                            f"(character {err.character!r})") from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -68,19 +78,30 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
            lines: dict[KeyPath, int], name: str) -> Any:
+    if len(lines) > MAX_NODES:
+        raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path),
+                            f"document too large (more than {MAX_NODES} values once aliases "
+                            "are expanded)")
     if node.tag not in _CORE_TAGS:
         raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path),
                             f"tag {_short_tag(node.tag)!r} is not allowed (only plain YAML values)")
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # resolves `<<: *anchor` merges
+        own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)  # resolves `<<: *anchor`: merged pairs first, then own
+        cut = len(node.value) - own
+        merged_pairs, own_pairs = node.value[:cut], node.value[cut:]
+        # YAML merge rules: a key written in the mapping beats a merged one, and among merged
+        # mappings the earlier one wins (PyYAML lists them so that the last copy wins).
+        merged: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in merged_pairs:
+            merged[_key(loader, key_node, path, name)] = (key_node, value_node)
+        for key_node, _ in own_pairs:
+            merged.pop(_key(loader, key_node, path, name), None)
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+        for key_node, value_node in list(merged.values()) + own_pairs:
+            key = _key(loader, key_node, path, name)
             line = key_node.start_mark.line + 1
-            if not isinstance(key, str):
-                raise ScenarioError(name, line, format_key_path(path),
-                                    f"keys must be strings (got {key!r})")
-            if key in out:
+            if key in out:  # merged keys are unique by now, so this is a repeated own key
                 raise ScenarioError(name, line, format_key_path(path + (key,)),
                                     f"duplicate key (first given on line {lines[path + (key,)]})")
             lines[path + (key,)] = line
@@ -97,3 +118,15 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
 
 def _short_tag(tag: str) -> str:
     return tag.replace("tag:yaml.org,2002:", "!!", 1)
+
+
+
+def _key(loader: yaml.SafeLoader, key_node: yaml.Node, path: KeyPath, name: str) -> str:
+    line = key_node.start_mark.line + 1
+    if key_node.tag not in _CORE_TAGS:
+        raise ScenarioError(name, line, format_key_path(path),
+                            f"tag {_short_tag(key_node.tag)!r} is not allowed (only plain YAML values)")
+    key = loader.construct_object(key_node, deep=True)
+    if not isinstance(key_node, yaml.ScalarNode) or not isinstance(key, str):
+        raise ScenarioError(name, line, format_key_path(path), f"keys must be strings (got {key!r})")
+    return key

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 
 import numpy as np
@@ -104,11 +103,16 @@ def test_normal_rejects_low_high_mapping() -> None:
     assert "normal" in message
 
 
-def test_huge_integer_is_a_value_error() -> None:
+@pytest.mark.parametrize("value, kind, bounds", [
+    (10 ** 400, "int", {"ge": 0, "le": 200}),
+    ({"uniform": [0, 10 ** 400]}, "float", {}),
+    ({"randint": [0, 10 ** 400]}, "int", {"ge": 0, "le": 200}),
+], ids=["constant", "uniform", "randint"])
+def test_huge_integer_is_a_value_error(value, kind, bounds) -> None:
     # BUG: _is_number calls math.isfinite on any int; an int beyond float range raises
     # OverflowError, which is not a ValueError, so pydantic does not turn it into a validation
     # error and the CLI prints a traceback.
-    message = _raises(10 ** 400, "int")
+    message = _raises(value, kind, **bounds)
     assert "(got " in message
 
 
