@@ -23,13 +23,14 @@ def test_every_scenario_generates_a_valid_coco_dataset(make_dataset, scene):
     assert sum(len(c.anns) for c in loaded.values()) > 0, "a small run of a real scenario labels something"
 
 
-def test_same_seed_gives_identical_bytes(make_dataset, tmp_path):
+@pytest.mark.parametrize("renderer", ["tiny", "egl"])
+def test_same_seed_gives_identical_bytes(make_dataset, tmp_path, renderer):
     import simgen
 
-    first = make_dataset(SCENES[0], images=4, seed=0)
+    first = make_dataset(SCENES[0], images=4, seed=0, renderer=renderer)
     again = tmp_path / "again"
     simgen.generate(simgen.load_scenario(SCENES[0], SMALL), again, images=4, seed=0,
-                    renderer="tiny")
+                    renderer=renderer)
     assert _all_files(first) == _all_files(again)
 
 
