@@ -44,6 +44,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _scale(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number (got {text!r})") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be > 0 (got {text})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simgen", description="Synthetic, auto-labeled COCO datasets for robot vision.")
@@ -79,6 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate a scenario and summarize it; renders nothing")
     scenario_args(check)
+
+    prev = commands.add_parser(
+        "preview", help="render a few small labeled views into one contact-sheet PNG")
+    scenario_args(prev)
+    prev.add_argument("-o", "--out", required=True, metavar="PNG", help="preview PNG file")
+    prev.add_argument("-n", "--images", type=_positive, default=16, metavar="IMAGES",
+                      help="number of images (default 16)")
+    prev.add_argument("--seed", type=_non_negative, default=0,
+                      help="random seed (default 0; 0 is a seed like any other)")
+    prev.add_argument("--renderer", choices=("auto", "tiny", "egl"), default="auto",
+                      help="auto: EGL if it starts here, else TinyRenderer (default)")
+    prev.add_argument("--scale", type=_scale, default=0.5,
+                      help="image size factor (default 0.5; at least 64 px per side)")
     return parser
 
 
@@ -87,13 +110,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "preview":
+            return _preview(args)
         return _generate(args)
     except SimgenError as err:
         print(f"simgen: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("simgen: interrupted; scenes already committed are kept in the output folder",
-              file=sys.stderr)
+        if args.command == "preview":
+            print("simgen: interrupted; no preview written", file=sys.stderr)
+        else:
+            print("simgen: interrupted; scenes already committed are kept in the output folder",
+                  file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -126,6 +154,17 @@ def _generate(args: argparse.Namespace) -> int:
     per_split = ", ".join(f"{split} {n}" for split, n in result.counts["images"].items())
     print(f"simgen: wrote {result.images} images ({per_split}) and {result.annotations} "
           f"annotations to {os.fspath(result.out)}")
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from simgen.preview import load_scaled, preview
+
+    scenario = load_scaled(args.scenario, args.overrides, args.asset_roots, args.scale)
+    path = preview(scenario, args.out, images=args.images, seed=args.seed,
+                   renderer=args.renderer,
+                   on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr))
+    print(f"simgen: wrote preview of {args.images} images to {os.fspath(path)}")
     return 0
 
 

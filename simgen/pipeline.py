@@ -65,7 +65,8 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     sample = sample_scene(scenario, streams.sampling)
     split = choose_split(spec.splits, generator(streams.split))
     settled = world.settle(sample, spec.settle)
-    categories = {i: body.category_id for i, body in enumerate(sample.objects, start=1)}
+    labeled = sample.labeled
+    categories = {i: body.category_id for i, body in enumerate(labeled, start=1)}
     scene_params = sample.provenance()
     physics = settled.provenance()
     files, images = [], []
@@ -77,14 +78,18 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
         files.append((f"images/{split}/{file_name}", encode_image(frame.rgb, image_format, IMAGE_TAG)))
         annotations = []
         for label in annotate(frame.instance_map, categories, spec.labels.min_pixels):
-            state = settled.objects[label.instance_id - 1]
+            body = labeled[label.instance_id - 1]
+            facts = settled.labeled[label.instance_id - 1]
+            is_object = label.instance_id <= len(sample.objects)
             annotations.append({
                 "image_id": image_id, "category_id": label.category_id,
                 "bbox": list(label.bbox_xywh), "area": label.area,
                 "segmentation": label.segmentation, "iscrowd": 0,
-                "object_index": label.instance_id - 1,
-                "pose_world": {"position_m": [round(v, 9) for v in state.position_m],
-                               "quaternion_xyzw": [round(v, 9) for v in state.quaternion_xyzw]},
+                ("object_index" if is_object else "robot_index"):
+                    label.instance_id - 1 if is_object else body.group_index,
+                "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
+                               "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
+                "physics": facts.to_json(),
             })
         images.append({"image": {
             "id": image_id, "file_name": file_name, "width": camera.width, "height": camera.height,
@@ -123,7 +128,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     Every argument is checked, and the scenario fully validated, before `out` is touched.
     """
     from simgen.render import start_renderer, RendererUnavailable
-    from simgen.sim import World
+    from simgen.sim import PlacementError, World
 
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
@@ -147,7 +152,10 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         ds.prepare_output(out, overwrite)
         bar = _progress(sum(len(v) for _, v in plan), progress)
         for scene_index, views in plan:
-            result = run_scene(scenario, seed, scene_index, world, render, views, image_format)
+            try:
+                result = run_scene(scenario, seed, scene_index, world, render, views, image_format)
+            except PlacementError as err:
+                raise SimgenError(f"{scenario.source}: scene {scene_index} (seed {seed}): {err}") from None
             ds.commit_scene(out, scene_index, result.files, result.record)
             bar.update(len(views))
         bar.close()

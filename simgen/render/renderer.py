@@ -66,14 +66,16 @@ class Renderer:
         depth = geometry.depth_from_zbuffer(np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
                                             camera.near_m, camera.far_m)
         seg = np.asarray(seg, dtype=np.int32).reshape(h, w)
-        return Frame(rgb, depth, self._instance_map(seg, scene.object_body_ids), camera)
+        return Frame(rgb, depth, self._instance_map(seg, scene.labeled_body_ids), camera)
 
     @staticmethod
     def _instance_map(seg: np.ndarray, object_body_ids: tuple[int, ...]) -> np.ndarray:
         # seg holds PyBullet body ids (-1 for background); a lookup table maps them to instances.
+        # A body id of -1 in object_body_ids is an object that was skipped: it has no pixels.
         lut = np.zeros(max(object_body_ids, default=0) + 2, dtype=np.int32)
         for instance, uid in enumerate(object_body_ids, start=1):
-            lut[uid + 1] = instance
+            if uid >= 0:
+                lut[uid + 1] = instance
         clipped = np.minimum(seg + 1, len(lut) - 1)
         out = lut[clipped]
         out[seg + 1 >= len(lut)] = 0  # bodies above the largest object id are the set

@@ -19,8 +19,9 @@ from typing import Any, Mapping, Sequence
 from pydantic import BaseModel, ValidationError
 
 from simgen.errors import ScenarioError
-from simgen.scenario.assets import AssetError, resolve_asset
-from simgen.scenario.schema import ScenarioSpec
+from simgen.scenario.assets import (TEXTURE_SUFFIXES, AssetError, expand_pattern, resolve_asset,
+                                   urdf_joints)
+from simgen.scenario.schema import ScenarioSpec, asset_refs
 from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
 
 
@@ -33,6 +34,10 @@ class Scenario:
     file_sha256: str                 # of the file's bytes
     overrides: tuple[str, ...] = ()  # the `--set key=value` strings applied, in order
     asset_paths: Mapping[str, str] = field(default_factory=dict)  # asset ref -> absolute path
+    # (section, index) -> the asset refs a body of that entry is drawn from (patterns expanded)
+    asset_choices: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+    # robot index -> (name, type, lower, upper) of its movable joints, from the URDF
+    robot_joints: Mapping[int, tuple[tuple[str, str, float, float], ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -78,17 +83,64 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         if group.category not in spec.categories:
             raise fail(("objects", index, "category"),
                        f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
+    for index, robot in enumerate(spec.robots):
+        if robot.category is not None and robot.category not in spec.categories:
+            raise fail(("robots", index, "category"),
+                       f"unknown category {robot.category!r}; declared: {', '.join(spec.categories)}")
+    roots = [Path(r) for r in asset_roots]
     asset_paths: dict[str, str] = {}
-    bodies = [("static", i, s.asset) for i, s in enumerate(spec.static)]
-    bodies += [("objects", i, o.asset) for i, o in enumerate(spec.objects)]
-    for section, index, ref in bodies:
+    asset_choices: dict[tuple[str, int], tuple[str, ...]] = {}
+
+    def resolve(ref: str, key_path: KeyPath, suffixes: Sequence[str] | None = None) -> None:
         if ref in asset_paths:
-            continue
+            return
         try:
-            asset_paths[ref] = str(resolve_asset(ref, path.parent, [Path(r) for r in asset_roots]))
+            asset_paths[ref] = str(resolve_asset(ref, path.parent, roots, **(
+                {"suffixes": suffixes} if suffixes else {})))
         except AssetError as err:
-            raise fail((section, index, "asset"), str(err)) from None
-    return Scenario(spec, name, file_sha256, tuple(overrides), asset_paths)
+            raise fail(key_path, str(err)) from None
+
+    sections = {"static": spec.static, "robots": spec.robots, "objects": spec.objects,
+                "distractors": spec.distractors}
+    for section, entries in sections.items():
+        for index, entry in enumerate(entries):
+            refs: list[str] = []
+            for ref in asset_refs(entry.asset):
+                try:
+                    refs += expand_pattern(ref, path.parent)
+                except AssetError as err:
+                    raise fail((section, index, "asset"), str(err)) from None
+            if not refs:
+                raise fail((section, index, "asset"), "needs at least one asset")
+            for ref in refs:
+                resolve(ref, (section, index, "asset"))
+            asset_choices[(section, index)] = tuple(refs)
+            for t_index, texture in enumerate(entry.appearance.textures):
+                resolve(texture, (section, index, "appearance", "textures", t_index), TEXTURE_SUFFIXES)
+            if section != "static" and any(asset_paths[r].endswith(".sdf") for r in refs):
+                raise fail((section, index, "asset"), "SDF files are for static bodies only")
+    robot_joints = {}
+    for index, robot in enumerate(spec.robots):
+        joints = tuple(urdf_joints(Path(asset_paths[robot.asset])))
+        limits = {j[0]: (j[2], j[3]) for j in joints}
+        for joint_name, value in robot.joints.items():
+            if joint_name not in limits:
+                raise fail(("robots", index, "joints", joint_name),
+                           f"no movable joint {joint_name!r} in {robot.asset}; joints: "
+                           f"{', '.join(limits)}")
+            low, high = value.support()
+            lower, upper = limits[joint_name]
+            if low < lower - 1e-9 or high > upper + 1e-9:
+                raise fail(("robots", index, "joints", joint_name),
+                           f"must stay within the joint limits [{lower:g}, {upper:g}] "
+                           f"(got {value.to_spec()!r})")
+        for g_index, joint_name in enumerate(robot.gripper_joints):
+            if joint_name not in limits:
+                raise fail(("robots", index, "gripper_joints", g_index),
+                           f"no movable joint {joint_name!r} in {robot.asset}")
+        robot_joints[index] = joints
+    return Scenario(spec, name, file_sha256, tuple(overrides), asset_paths, asset_choices,
+                    robot_joints)
 
 
 # --- overrides ---------------------------------------------------------------------------------

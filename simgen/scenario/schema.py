@@ -7,7 +7,7 @@ declared, an asset must exist) are done in `simgen.scenario.load`, which can nam
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -44,14 +44,42 @@ class SplitSpec(_Model):
         return self
 
 
-class StaticSpec(_Model):
-    """A body that is part of the set (floor, table, tray); never labeled."""
+# One asset reference, or a list to draw from uniformly; `*` and `?` patterns expand at load.
+AssetRef = Union[str, list[str]]
 
-    asset: str
+
+def asset_refs(ref: AssetRef) -> list[str]:
+    return [ref] if isinstance(ref, str) else list(ref)
+
+
+class AppearanceSpec(_Model):
+    """Visual randomization of a body: colour and texture (applied to every link)."""
+
+    color_rgba: Optional[tuple[UnitDist, UnitDist, UnitDist, UnitDist]] = None
+    # texture files (png/jpg) to draw from; `assets:textures/<name>.png` are made by
+    # scripts/make_assets.py. A texture is applied with probability texture_probability.
+    textures: list[str] = []
+    texture_probability: Probability = 1.0
+
+
+class PhysicsSpec(_Model):
+    """Physical randomization of a body (None keeps the asset's own value)."""
+
+    mass_scale: dist("float", gt=0.0) = 1.0
+    lateral_friction: Optional[dist("float", ge=0.0)] = None
+    restitution: Optional[dist("float", ge=0.0, le=1.0)] = None
+
+
+class StaticSpec(_Model):
+    """A body that is part of the set (floor, table, tray, shelf); never labeled."""
+
+    asset: AssetRef
+    name: Optional[str] = None    # how physics facts name it ("rests on"); default: file stem
     position: Vec3 = (0.0, 0.0, 0.0)
     orientation_deg: Vec3 = (0.0, 0.0, 0.0)
     scale: dist("float", gt=0.0) = 1.0
     fixed: bool = True
+    appearance: AppearanceSpec = AppearanceSpec()
 
 
 class SpawnBox(_Model):
@@ -67,19 +95,65 @@ class SpawnBox(_Model):
 
 
 class SpawnSpec(_Model):
-    box: SpawnBox
+    """Where a group's objects start: dropped from a `box`, or placed on whatever `surface`
+    a ray cast straight down inside `surface` meets first (a table top, a tray floor, a shelf
+    level: set the region's z range to the level)."""
+
+    box: Optional[SpawnBox] = None
+    surface: Optional[SpawnBox] = None
+    clearance_m: float = Field(default=0.002, ge=0.0)  # gap left above a surface
+
+    @model_validator(mode="after")
+    def _one(self) -> "SpawnSpec":
+        if (self.box is None) == (self.surface is None):
+            raise ValueError("give exactly one of box or surface")
+        return self
 
 
-class ObjectGroup(_Model):
-    """A group of labeled objects of one asset and category, dropped from a spawn region."""
+class GroupSpec(_Model):
+    """Objects of one kind: how many, how big, where they start, how they look and behave."""
 
-    asset: str
-    category: str
+    asset: AssetRef
     count: dist("int", ge=0, le=200) = 1
     scale: dist("float", gt=0.0) = 1.0
     spawn: SpawnSpec
     # roll, pitch, yaw (extrinsic x, y, z, as PyBullet's getQuaternionFromEuler).
     orientation_deg: Vec3 = (0.0, 0.0, Uniform(0.0, 360.0))
+    appearance: AppearanceSpec = AppearanceSpec()
+    physics: PhysicsSpec = PhysicsSpec()
+    # What to do when no collision-free place is found: stop the run with an error naming the
+    # group, or leave the object out and record the skip in the image's provenance.
+    on_fail: Literal["error", "skip"] = "error"
+
+
+class ObjectGroup(GroupSpec):
+    """A group of labeled objects of one category."""
+
+    category: str
+
+
+class DistractorGroup(GroupSpec):
+    """Unlabeled objects: clutter the detector must learn to ignore."""
+
+
+class RobotSpec(_Model):
+    """An articulated arm (or mobile base) with joint values drawn within its URDF limits.
+
+    `joints` sets named joints (radians or metres, checked against the limits); every other
+    movable joint is drawn uniformly within its limits, or held at 0 with `other_joints: zero`.
+    `gripper` (0 closed .. 1 open) drives the joints named in `gripper_joints`.
+    """
+
+    asset: str
+    name: Optional[str] = None
+    position: Vec3 = (0.0, 0.0, 0.0)
+    orientation_deg: Vec3 = (0.0, 0.0, 0.0)
+    joints: dict[str, FloatDist] = {}
+    other_joints: Literal["random", "zero"] = "random"
+    gripper: Optional[UnitDist] = None
+    gripper_joints: list[str] = []
+    category: Optional[str] = None   # label the whole robot as one instance of this category
+    appearance: AppearanceSpec = AppearanceSpec()
 
 
 class CameraSpec(_Model):
@@ -139,6 +213,13 @@ class LabelSpec(_Model):
     min_pixels: int = Field(default=20, ge=1)
 
 
+class PlacementSpec(_Model):
+    """Collision-free placement: candidate poses tried per object (and per robot) before
+    giving up; a bounded number, so an impossible scene fails fast instead of hanging."""
+
+    max_tries: int = Field(default=20, ge=1, le=1000)
+
+
 class ScenarioSpec(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
     description: str = ""
@@ -147,11 +228,14 @@ class ScenarioSpec(_Model):
     splits: SplitSpec = SplitSpec()
     categories: list[str] = Field(min_length=1)
     static: list[StaticSpec] = []
+    robots: list[RobotSpec] = []
     objects: list[ObjectGroup] = Field(min_length=1)
+    distractors: list[DistractorGroup] = []
     camera: CameraSpec
     light: LightSpec = LightSpec()
     settle: SettleSpec = SettleSpec()
     labels: LabelSpec = LabelSpec()
+    placement: PlacementSpec = PlacementSpec()
 
     @field_validator("categories")
     @classmethod

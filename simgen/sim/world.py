@@ -1,15 +1,20 @@
-"""The physics world: build a sampled scene in PyBullet, drop the objects, let them rest.
+"""The physics world: build a sampled scene in PyBullet, place the bodies, let them rest.
 
 One `World` per worker holds one DIRECT client for its whole life (every call passes
 `physicsClientId`, so worlds never share state). Each scene starts from `resetSimulation`, so
 body ids, solver caches and contacts never carry over from the scenes a worker ran before: a
 scene's result depends on its sample alone. Reloading is cheap because PyBullet caches the
 parsed mesh files (measured: ~12 ms for a table and three objects, against ~100 ms per view).
+
+Placement: robots take the first of their joint candidates that touches nothing; objects and
+distractors take the first candidate pose that overlaps nothing (a `surface` candidate is first
+lowered onto whatever a ray straight down meets). The candidates come from the sample, so the
+choice is deterministic; when none fits, the group's `on_fail` decides: error or recorded skip.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -21,28 +26,49 @@ from simgen.sim.quiet import c_output_silenced, import_pybullet
 # more Python calls than the physics itself.
 CHECK_EVERY_STEPS = 10
 GRAVITY_MPS2 = -9.81
+# Contacts deeper than this count as overlap when placing (resting contact is ~0).
+OVERLAP_M = 1e-3
+PARKED_Z_M = -100.0  # where a body waits while its place is searched
+
+
+class PlacementError(RuntimeError):
+    """No collision-free place for a body; the message names its group."""
 
 
 @dataclass(frozen=True)
-class BodyState:
+class BodyFacts:
+    """Physics facts of one labeled body after settling."""
+
     position_m: tuple[float, float, float]
     quaternion_xyzw: tuple[float, float, float, float]
-    speed_mps: float      # residual linear speed
-    spin_radps: float     # residual angular speed
+    speed_mps: float          # residual linear speed
+    spin_radps: float         # residual angular speed
+    settled: bool
+    penetration_m: float      # deepest overlap with any other body (0 if none)
+    rests_on: str | None      # name of the supporting body: a static's name, object:<i>, ...
+
+    def to_json(self) -> dict:
+        return {"settled": self.settled, "speed_mps": round(self.speed_mps, 6),
+                "spin_radps": round(self.spin_radps, 6),
+                "penetration_m": round(self.penetration_m, 6), "rests_on": self.rests_on}
 
 
 @dataclass(frozen=True)
 class SettledScene:
-    """The scene after settling: object states (same order as sample.objects) and body ids."""
+    """The scene after settling. `labeled_body_ids` and `labeled` follow sample.labeled order
+    (objects, then labeled robots); a skipped object has body id -1 and facts None."""
 
     sample: SceneSample
-    objects: tuple[BodyState, ...]
-    object_body_ids: tuple[int, ...]
+    labeled_body_ids: tuple[int, ...]
+    labeled: tuple[BodyFacts | None, ...]
     steps: int
-    settled: bool         # every object below the velocity threshold
+    settled: bool             # every dynamic body below the velocity threshold
+    skipped: tuple[dict, ...] = field(default_factory=tuple)
+    placement_tries: tuple[int, ...] = field(default_factory=tuple)  # per labeled body, 1-based
 
     def provenance(self) -> dict:
-        return {"steps": self.steps, "settled": self.settled}
+        return {"steps": self.steps, "settled": self.settled, "skipped": list(self.skipped),
+                "placement_tries": list(self.placement_tries)}
 
 
 class World:
@@ -56,6 +82,7 @@ class World:
         # Exact cylinders (the default pads them with a 1 mm margin, so parts hover), and the
         # inertia the asset declares rather than one recomputed from collision shapes.
         self._load_flags = self.p.URDF_USE_IMPLICIT_CYLINDER | self.p.URDF_USE_INERTIA_FROM_FILE
+        self._names: dict[int, str] = {}
 
     def close(self) -> None:
         if self.client >= 0:
@@ -69,51 +96,198 @@ class World:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def build(self, sample: SceneSample, settle: SettleSpec) -> list[int]:
-        """Reset the world and load the scene's bodies; return the object body ids."""
+    # --- building --------------------------------------------------------------------------
+
+    def settle(self, sample: SceneSample, settle: SettleSpec) -> SettledScene:
+        """Build the scene, place every body, and step until the dynamic bodies rest."""
         p, cid = self.p, self.client
         p.resetSimulation(physicsClientId=cid)
         p.setGravity(0, 0, GRAVITY_MPS2, physicsClientId=cid)
         p.setTimeStep(settle.timestep_s, physicsClientId=cid)
+        self._names = {}
+        self._textures: dict[str, int] = {}
         for body in sample.static:
-            self._load(body)
-        placed: list[tuple[np.ndarray, np.ndarray]] = []  # object boxes; the set is not lifted off
-        ids = []
-        for body in sample.objects:
-            uid = self._load(body)
-            self._lift_clear_of_objects(uid, placed)
-            placed.append(self._aabb(uid))
-            ids.append(uid)
-        return ids
+            for uid in self._load(body):
+                self._names[uid] = body.name
+        robot_ids, robot_tries = [], []
+        for index, robot in enumerate(sample.robots):
+            uid, tries = self._place_robot(robot, index)
+            self._names[uid] = f"robot:{robot.name}"
+            robot_ids.append(uid)
+            robot_tries.append(tries)
+        skipped: list[dict] = []
+        object_ids, object_tries = self._place_group(sample.objects, "objects", skipped)
+        distractor_ids, _ = self._place_group(sample.distractors, "distractors", skipped)
+        dynamic = [u for u in object_ids + distractor_ids if u >= 0]
 
-    def settle(self, sample: SceneSample, settle: SettleSpec) -> SettledScene:
-        """Build the scene and step until every object rests or max_steps is reached."""
-        ids = self.build(sample, settle)
-        p, cid = self.p, self.client
-        steps, settled = 0, not ids
+        steps, settled = 0, not dynamic
         while steps < settle.max_steps:
-            for _ in range(min(CHECK_EVERY_STEPS, settle.max_steps - steps)):
+            chunk = min(CHECK_EVERY_STEPS, settle.max_steps - steps)
+            for _ in range(chunk):
                 p.stepSimulation(physicsClientId=cid)
-            steps += min(CHECK_EVERY_STEPS, settle.max_steps - steps)
-            if all(max(self._speeds(uid)) < settle.velocity_threshold for uid in ids):
+            steps += chunk
+            if all(max(self._speeds(uid)) < settle.velocity_threshold for uid in dynamic):
                 settled = True
                 break
-        states = []
+        if dynamic and not settled:
+            settled = all(max(self._speeds(uid)) < settle.velocity_threshold for uid in dynamic)
+        p.performCollisionDetection(physicsClientId=cid)
+
+        labeled_ids = list(object_ids)
+        tries = list(object_tries)
+        for robot, uid, n in zip(sample.robots, robot_ids, robot_tries):
+            if robot.category_id is not None:
+                labeled_ids.append(uid)
+                tries.append(n)
+        facts = tuple(self._facts(uid, settle.velocity_threshold) if uid >= 0 else None
+                      for uid in labeled_ids)
+        return SettledScene(sample, tuple(labeled_ids), facts, steps, settled, tuple(skipped),
+                            tuple(tries))
+
+    def _load(self, body: BodySample, position=None, orientation=None) -> list[int]:
+        p, cid = self.p, self.client
+        position = body.position_m if position is None else position
+        orientation = body.quaternion_xyzw if orientation is None else orientation
+        with c_output_silenced():  # some models warn about missing inertia on stderr
+            if body.path.endswith(".sdf"):
+                ids = list(p.loadSDF(body.path, globalScaling=body.scale, physicsClientId=cid))
+                for uid in ids:  # SDF poses are relative to the file's world: move as a whole
+                    pos, orn = p.getBasePositionAndOrientation(uid, physicsClientId=cid)
+                    new_pos, new_orn = p.multiplyTransforms(position, orientation, pos, orn)
+                    p.resetBasePositionAndOrientation(uid, new_pos, new_orn, physicsClientId=cid)
+            else:
+                ids = [p.loadURDF(body.path, basePosition=position, baseOrientation=orientation,
+                                  useFixedBase=body.fixed, globalScaling=body.scale,
+                                  flags=self._load_flags, physicsClientId=cid)]
         for uid in ids:
-            position, orientation = p.getBasePositionAndOrientation(uid, physicsClientId=cid)
-            speed, spin = self._speeds(uid)
-            states.append(BodyState(tuple(position), tuple(orientation), speed, spin))
-        if ids and not settled:
-            settled = all(max(s.speed_mps, s.spin_radps) < settle.velocity_threshold for s in states)
-        return SettledScene(sample, tuple(states), tuple(ids), steps, settled)
+            self._apply_appearance(uid, body)
+        return ids
 
-    # --- helpers ---------------------------------------------------------------------------
+    def _apply_appearance(self, uid: int, body: BodySample) -> None:
+        p, cid = self.p, self.client
+        look = body.appearance
+        if look.color_rgba is None and look.texture_path is None:
+            return
+        kwargs = {}
+        if look.color_rgba is not None:
+            kwargs["rgbaColor"] = look.color_rgba
+        if look.texture_path is not None:
+            if look.texture_path not in self._textures:
+                self._textures[look.texture_path] = p.loadTexture(look.texture_path,
+                                                                  physicsClientId=cid)
+            kwargs["textureUniqueId"] = self._textures[look.texture_path]
+        for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
+            p.changeVisualShape(uid, link, physicsClientId=cid, **kwargs)
 
-    def _load(self, body: BodySample) -> int:
-        return self.p.loadURDF(body.path, basePosition=body.position_m,
-                               baseOrientation=body.quaternion_xyzw, useFixedBase=body.fixed,
-                               globalScaling=body.scale, flags=self._load_flags,
-                               physicsClientId=self.client)
+    def _apply_physics(self, uid: int, body: BodySample) -> None:
+        p, cid = self.p, self.client
+        props = body.physics
+        kwargs = {}
+        if props.mass_scale != 1.0:
+            kwargs["mass"] = p.getDynamicsInfo(uid, -1, physicsClientId=cid)[0] * props.mass_scale
+        if props.lateral_friction is not None:
+            kwargs["lateralFriction"] = props.lateral_friction
+        if props.restitution is not None:
+            kwargs["restitution"] = props.restitution
+        if kwargs:
+            p.changeDynamics(uid, -1, physicsClientId=cid, **kwargs)
+
+    def _place_robot(self, robot: BodySample, index: int) -> tuple[int, int]:
+        p, cid = self.p, self.client
+        uid = self._load(robot)[0]
+        by_name = {p.getJointInfo(uid, j, physicsClientId=cid)[1].decode(): j
+                   for j in range(p.getNumJoints(uid, physicsClientId=cid))}
+        for attempt, joints in enumerate(robot.joint_candidates, start=1):
+            for name, value in joints:
+                p.resetJointState(uid, by_name[name], value, physicsClientId=cid)
+            if not self._overlaps(uid, allow_base_contact=True):
+                return uid, attempt
+        raise PlacementError(f"robots[{index}] ({robot.name}): every one of its "
+                             f"{len(robot.joint_candidates)} joint draws collides with the scene")
+
+    def _place_group(self, bodies: tuple[BodySample, ...], section: str,
+                     skipped: list[dict]) -> tuple[list[int], list[int]]:
+        p, cid = self.p, self.client
+        ids, tries = [], []
+        for index, body in enumerate(bodies):
+            uid = self._load(body, position=(0.0, 0.0, PARKED_Z_M))[0]
+            self._names[uid] = f"{section[:-1]}:{index}"
+            placed = 0
+            for attempt, (position, orientation) in enumerate(body.candidates, start=1):
+                position = self._surface_position(uid, body, position, orientation)
+                if position is None:
+                    continue
+                p.resetBasePositionAndOrientation(uid, position, orientation, physicsClientId=cid)
+                if not self._overlaps(uid):
+                    placed = attempt
+                    break
+            if not placed:
+                where = f"{section}[{body.group_index}] ({body.asset})"
+                if body.on_fail == "error":
+                    raise PlacementError(f"{where}: no collision-free place after "
+                                         f"{len(body.candidates)} tries (placement.max_tries); "
+                                         "fewer or smaller objects, a larger region, or "
+                                         "on_fail: skip")
+                p.removeBody(uid, physicsClientId=cid)
+                skipped.append({"section": section, "index": index, "group": body.group_index,
+                                "reason": "no collision-free place"})
+                ids.append(-1)
+                tries.append(0)
+                continue
+            self._apply_physics(uid, body)
+            ids.append(uid)
+            tries.append(placed)
+        return ids, tries
+
+    def _surface_position(self, uid: int, body: BodySample, position, orientation):
+        """The candidate position, lowered onto the first surface below it for `surface`
+        spawns (None when the ray meets nothing)."""
+        if body.spawn != "surface":
+            return position
+        p, cid = self.p, self.client
+        p.resetBasePositionAndOrientation(uid, (0.0, 0.0, PARKED_Z_M), orientation,
+                                          physicsClientId=cid)
+        lo, _ = self._aabb(uid)
+        bottom_offset = lo[2] - PARKED_Z_M
+        z_low, z_high = body.surface_z_m
+        hit = p.rayTest((position[0], position[1], z_high), (position[0], position[1], z_low),
+                        physicsClientId=cid)[0]
+        if hit[0] < 0:
+            return None
+        return (position[0], position[1], hit[3][2] - bottom_offset + body.clearance_m)
+
+    def _overlaps(self, uid: int, allow_base_contact: bool = False) -> bool:
+        p, cid = self.p, self.client
+        p.performCollisionDetection(physicsClientId=cid)
+        for contact in p.getContactPoints(bodyA=uid, physicsClientId=cid):
+            if contact[2] == uid:
+                continue
+            if allow_base_contact and contact[3] == -1:
+                continue  # a robot's base stands on its table
+            if contact[8] < -OVERLAP_M:
+                return True
+        return False
+
+    # --- facts -----------------------------------------------------------------------------
+
+    def _facts(self, uid: int, threshold: float) -> BodyFacts:
+        p, cid = self.p, self.client
+        position, orientation = p.getBasePositionAndOrientation(uid, physicsClientId=cid)
+        speed, spin = self._speeds(uid)
+        penetration, support = 0.0, {}
+        for contact in p.getContactPoints(bodyA=uid, physicsClientId=cid):
+            other = contact[2]
+            if other == uid:
+                continue
+            penetration = max(penetration, -contact[8])
+            if contact[7][2] > 0.5:  # the normal from the other body points up: it carries us
+                support[other] = support.get(other, 0.0) + contact[9]
+        rests_on = None
+        if support:
+            best = max(sorted(support), key=lambda b: support[b])
+            rests_on = self._names.get(best, f"body:{best}")
+        return BodyFacts(tuple(position), tuple(orientation), speed, spin,
+                         max(speed, spin) < threshold, penetration, rests_on)
 
     def _speeds(self, uid: int) -> tuple[float, float]:
         linear, angular = self.p.getBaseVelocity(uid, physicsClientId=self.client)
@@ -126,20 +300,3 @@ class World:
             a, b = p.getAABB(uid, link, physicsClientId=cid)
             lo, hi = np.minimum(lo, a), np.maximum(hi, b)
         return lo, hi
-
-    def _lift_clear_of_objects(self, uid: int, others: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        """Raise a spawned object above any earlier object its box overlaps, so the drop never
-        starts inside another body (PyBullet would shoot them apart)."""
-        lo, hi = self._aabb(uid)
-        lift = 0.0
-        changed = True
-        while changed:  # lifting may create a new overlap higher up; at most len(others) rounds
-            changed = False
-            for olo, ohi in others:
-                if np.all(lo[:2] < ohi[:2]) and np.all(hi[:2] > olo[:2]) and lo[2] + lift < ohi[2] and hi[2] + lift > olo[2]:
-                    lift = max(lift, ohi[2] - lo[2] + 1e-3)
-                    changed = True
-        if lift > 0.0:
-            position, orientation = self.p.getBasePositionAndOrientation(uid, physicsClientId=self.client)
-            self.p.resetBasePositionAndOrientation(uid, [position[0], position[1], position[2] + lift],
-                                                   orientation, physicsClientId=self.client)

@@ -442,7 +442,7 @@ def test_unsupported_suffix_refused(scn_dir: Path, name: str) -> None:
     err = _error(path)
     assert err.key_path == "objects[0].asset"
     suffix = Path(name).suffix
-    assert f"unsupported asset type {suffix!r} (got {name!r}); supported: .urdf" in str(err)
+    assert f"unsupported asset type {suffix!r} (got {name!r}); supported here: .urdf, .sdf" in str(err)
 
 
 def test_uppercase_urdf_suffix_accepted(scn_dir: Path) -> None:

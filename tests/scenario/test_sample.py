@@ -112,9 +112,9 @@ def test_provenance_is_json_data_without_paths(scenario: Scenario) -> None:
     import json
 
     prov = _draw(scenario, 0, 0).provenance()
-    assert set(prov) == {"static", "objects", "light"}
+    assert set(prov) == {"static", "robots", "objects", "distractors", "light"}
     keys = {"asset", "position_m", "quaternion_xyzw", "scale", "fixed", "category_id",
-            "group_index"}
+            "group_index", "name", "appearance", "physics", "spawn"}
     assert all(set(body) == keys for body in prov["static"] + prov["objects"])
     assert json.loads(json.dumps(prov)) == json.loads(json.dumps(prov, sort_keys=True))
     assert str(Path(scenario.asset_paths["pybullet:plane.urdf"]).parent) not in json.dumps(prov)
