@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Write simgen's procedural part URDFs: `python3 scripts/make_assets.py [--root DIR]`.
+"""Write simgen's procedural assets: `python3 scripts/make_assets.py [--root DIR]`.
 
-Without --root the files go to the repository's assets/ folder (assets/parts/<name>.urdf), which
-is where simgen looks for them; simgen also builds them itself on first use.
+Writes the industrial parts (parts/<name>.urdf), the household/warehouse objects
+(objects/<name>.urdf + .obj), the textures (textures/<name>.png) and catalog.yaml, and prints
+each path written. Without --root the files go to the repository's assets/ folder, which is where
+simgen looks for them; simgen also builds them itself on first use. The output is the same bytes
+on every run.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ except ImportError:  # Run from a checkout without `pip install -e .`: use the r
 
 def main(argv: list[str] | None = None) -> int:
     """Build the assets and print each path written; returns the exit code."""
-    parser = argparse.ArgumentParser(description="Generate simgen's procedural part URDFs.")
+    parser = argparse.ArgumentParser(
+        description="Generate simgen's procedural assets: part and object URDFs, OBJ meshes, "
+                    "PNG textures and catalog.yaml.")
     parser.add_argument("--root", type=Path, default=None,
                         help="assets folder to write into (default: the repository's assets/)")
     args = parser.parse_args(argv)

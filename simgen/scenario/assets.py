@@ -4,6 +4,7 @@ Forms:
 - `pybullet:<path>`  a file inside PyBullet's `pybullet_data` package;
 - `assets:<path>`    a file in the project's `assets/` folder (procedural assets are built on
                      first use, see `simgen.procedural`);
+- `catalog:<id>`     an object of the procedural catalog (`assets/catalog.yaml`), by id;
 - anything else      a path relative to the scenario file's folder (or absolute).
 
 Whatever the form, the resolved file (symbolic links followed) must lie inside one of the allowed
@@ -38,6 +39,13 @@ def project_assets_root() -> Path:
 
 def _split(ref: str, scenario_dir: Path) -> tuple[str, Path, str]:
     """(prefix, base folder, path inside it) of a reference."""
+    if ref.startswith("catalog:"):
+        from simgen.procedural import catalog_entry
+
+        try:
+            return "catalog:", project_assets_root(), catalog_entry(ref[len("catalog:"):])["file"]
+        except KeyError as err:
+            raise AssetError(err.args[0]) from None
     for prefix, root in (("pybullet:", pybullet_data_root), ("assets:", project_assets_root)):
         if ref.startswith(prefix):
             return prefix, root(), ref[len(prefix):]
@@ -66,7 +74,7 @@ def resolve_asset(ref: str, scenario_dir: Path, extra_roots: Sequence[Path] = ()
     if not rel:
         raise AssetError(f"empty asset path (got {ref!r})")
     candidate = base / rel
-    if ref.startswith("assets:") and not candidate.exists():
+    if ref.startswith(("assets:", "catalog:")) and not candidate.exists():
         from simgen.procedural import ensure_project_assets
 
         ensure_project_assets()

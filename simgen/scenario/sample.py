@@ -42,6 +42,7 @@ class BodySample:
     quaternion_xyzw: tuple[float, float, float, float]
     scale: float
     fixed: bool
+    collision: bool = True
     name: str = ""                   # how physics facts name the body
     category_id: int | None = None   # 1..N when labeled
     group_index: int | None = None   # index into the scenario's list this body came from
@@ -138,7 +139,8 @@ def sample(scenario: Scenario, sampling: np.random.SeedSequence) -> SceneSample:
             position_m=_round(d.sample(rng) for d in s.position),
             quaternion_xyzw=_round(geometry.quaternion_from_euler_deg(
                 [d.sample(rng) for d in s.orientation_deg])),
-            scale=float(s.scale.sample(rng)), fixed=s.fixed, name=s.name or _stem(ref),
+            scale=float(s.scale.sample(rng)), fixed=s.fixed, collision=s.collision,
+            name=s.name or _stem(ref),
             group_index=index, appearance=_appearance(scenario, s.appearance, rng)))
 
     rng = generator(robots_ss)

@@ -79,6 +79,7 @@ class StaticSpec(_Model):
     orientation_deg: Vec3 = (0.0, 0.0, 0.0)
     scale: dist("float", gt=0.0) = 1.0
     fixed: bool = True
+    collision: bool = True    # false: seen but never touched (pair with collision-only bodies)
     appearance: AppearanceSpec = AppearanceSpec()
 
 

@@ -161,6 +161,9 @@ class World:
                                   flags=self._load_flags, physicsClientId=cid)]
         for uid in ids:
             self._apply_appearance(uid, body)
+            if not body.collision:  # group 0 collides with nothing, and rays pass through it
+                for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
+                    p.setCollisionFilterGroupMask(uid, link, 0, 0, physicsClientId=cid)
         return ids
 
     def _apply_appearance(self, uid: int, body: BodySample) -> None:

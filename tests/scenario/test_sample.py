@@ -114,7 +114,7 @@ def test_provenance_is_json_data_without_paths(scenario: Scenario) -> None:
     prov = _draw(scenario, 0, 0).provenance()
     assert set(prov) == {"static", "robots", "objects", "distractors", "light"}
     keys = {"asset", "position_m", "quaternion_xyzw", "scale", "fixed", "category_id",
-            "group_index", "name", "appearance", "physics", "spawn"}
+            "group_index", "name", "appearance", "physics", "spawn", "collision"}
     assert all(set(body) == keys for body in prov["static"] + prov["objects"])
     assert json.loads(json.dumps(prov)) == json.loads(json.dumps(prov, sort_keys=True))
     assert str(Path(scenario.asset_paths["pybullet:plane.urdf"]).parent) not in json.dumps(prov)
