@@ -62,7 +62,7 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     """Sample, settle, render the given views, label and encode one scene."""
     spec = scenario.spec
     streams = scene_streams(seed, scene_index)
-    sample = sample_scene(scenario, streams.sampling)
+    sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
     split = choose_split(spec.splits, generator(streams.split))
     settled = world.settle(sample, spec.settle)
     labeled = sample.labeled

@@ -14,6 +14,7 @@ import numpy as np
 from simgen import geometry
 from simgen.scenario.load import Scenario
 from simgen.scenario.schema import AppearanceSpec, CameraSpec, GroupSpec
+from simgen.scenario.streams import QmcStream, RngStream, UniformStream, qmc_point
 from simgen.seeding import generator
 
 
@@ -124,52 +125,74 @@ def _round(values: Any, digits: int = 9) -> tuple:
     return tuple(round(float(v), digits) for v in values)
 
 
-def sample(scenario: Scenario, sampling: np.random.SeedSequence) -> SceneSample:
-    """Draw one scene. `sampling` is the scene's sampling seed sequence (see simgen.seeding)."""
+QMC_DIMS = 64  # uniforms per scene drawn from the low-discrepancy point; the rest are i.i.d.
+
+
+def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | None = None,
+           scene_index: int | None = None) -> SceneSample:
+    """Draw one scene. `sampling` is the scene's sampling seed sequence (see simgen.seeding);
+    `seed` and `scene_index` are needed when the scenario samples with sobol or halton."""
     spec = scenario.spec
     (statics_ss, objects_ss, light_ss, cameras_ss, robots_ss,
      distractors_ss) = sampling.spawn(6)
+    if spec.sampling == "random":
+        light_st, statics_st, robots_st, objects_st, distractors_st = (
+            RngStream(generator(ss)) for ss in (light_ss, statics_ss, robots_ss, objects_ss,
+                                                distractors_ss))
+        camera_sts = [RngStream(generator(ss)) for ss in cameras_ss.spawn(spec.views_per_scene)]
+    else:
+        if seed is None or scene_index is None:
+            raise ValueError(f"sampling {spec.sampling!r} needs seed and scene_index")
+        # One stream in a fixed order, most telling parameters first: light, cameras, bodies.
+        shared = QmcStream(qmc_point(spec.sampling, seed, scene_index, QMC_DIMS),
+                           fallback=generator(statics_ss))
+        light_st = statics_st = robots_st = objects_st = distractors_st = shared
+        camera_sts = [shared] * spec.views_per_scene
 
-    rng = generator(statics_ss)
+    ls = spec.light
+    light = LightSample(direction=_round(ls.direction.draw(light_st)),
+                        color=_round(d.draw(light_st) for d in ls.color),
+                        distance_m=float(ls.distance_m.draw(light_st)),
+                        ambient=float(ls.ambient.draw(light_st)),
+                        diffuse=float(ls.diffuse.draw(light_st)),
+                        specular=float(ls.specular.draw(light_st)), shadows=ls.shadows)
+    views = tuple(_camera(spec.camera, spec.image.width, spec.image.height, st)
+                  for st in camera_sts)
+
+    st = statics_st
     static = []
     for index, s in enumerate(spec.static):
-        ref = _pick(scenario, "static", index, rng)
+        ref = _pick(scenario, "static", index, st)
         static.append(BodySample(
             asset=ref, path=scenario.asset_paths[ref],
-            position_m=_round(d.sample(rng) for d in s.position),
+            position_m=_round(d.draw(st) for d in s.position),
             quaternion_xyzw=_round(geometry.quaternion_from_euler_deg(
-                [d.sample(rng) for d in s.orientation_deg])),
-            scale=float(s.scale.sample(rng)), fixed=s.fixed, collision=s.collision,
+                [d.draw(st) for d in s.orientation_deg])),
+            scale=float(s.scale.draw(st)), fixed=s.fixed, collision=s.collision,
             name=s.name or _stem(ref),
-            group_index=index, appearance=_appearance(scenario, s.appearance, rng)))
+            group_index=index, appearance=_appearance(scenario, s.appearance, st)))
 
-    rng = generator(robots_ss)
-    robots = [_robot(scenario, index, rng) for index in range(len(spec.robots))]
+    robots = [_robot(scenario, index, robots_st) for index in range(len(spec.robots))]
 
-    rng = generator(objects_ss)
     objects = []
     for index, group in enumerate(spec.objects):
         category_id = spec.categories.index(group.category) + 1
-        objects += _group(scenario, "objects", index, group, category_id, rng)
+        objects += _group(scenario, "objects", index, group, category_id, objects_st)
 
-    rng = generator(distractors_ss)
     distractors = []
     for index, group in enumerate(spec.distractors):
-        distractors += _group(scenario, "distractors", index, group, None, rng)
+        distractors += _group(scenario, "distractors", index, group, None, distractors_st)
 
-    rng = generator(light_ss)
-    ls = spec.light
-    direction = np.array([d.sample(rng) for d in ls.direction])
-    light = LightSample(direction=_round(direction), color=_round(d.sample(rng) for d in ls.color),
-                        distance_m=float(ls.distance_m.sample(rng)),
-                        ambient=float(ls.ambient.sample(rng)),
-                        diffuse=float(ls.diffuse.sample(rng)),
-                        specular=float(ls.specular.sample(rng)), shadows=ls.shadows)
-
-    views = tuple(_camera(spec.camera, spec.image.width, spec.image.height, generator(ss))
-                  for ss in cameras_ss.spawn(spec.views_per_scene))
     return SceneSample(static=tuple(static), robots=tuple(robots), objects=tuple(objects),
                        distractors=tuple(distractors), light=light, views=views)
+
+
+def _u(st: UniformStream) -> float:
+    return float(st.take(1)[0])
+
+
+def _index(st: UniformStream, n: int) -> int:
+    return min(int(_u(st) * n), n - 1)
 
 
 def _stem(ref: str) -> str:
@@ -177,37 +200,36 @@ def _stem(ref: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def _pick(scenario: Scenario, section: str, index: int, rng: np.random.Generator) -> str:
+def _pick(scenario: Scenario, section: str, index: int, st: UniformStream) -> str:
     refs = scenario.asset_choices[(section, index)]
-    return refs[0] if len(refs) == 1 else refs[int(rng.integers(len(refs)))]
+    return refs[0] if len(refs) == 1 else refs[_index(st, len(refs))]
 
 
-def _appearance(scenario: Scenario, spec: AppearanceSpec, rng: np.random.Generator) -> AppearanceSample:
-    color = _round(d.sample(rng) for d in spec.color_rgba) if spec.color_rgba else None
+def _appearance(scenario: Scenario, spec: AppearanceSpec, st: UniformStream) -> AppearanceSample:
+    color = _round(d.draw(st) for d in spec.color_rgba) if spec.color_rgba else None
     texture = None
-    if spec.textures and rng.random() < spec.texture_probability:
-        texture = spec.textures[int(rng.integers(len(spec.textures)))]
+    if spec.textures and _u(st) < spec.texture_probability:
+        texture = spec.textures[_index(st, len(spec.textures))]
     return AppearanceSample(color, texture, scenario.asset_paths[texture] if texture else None)
 
 
 def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
-           category_id: int | None, rng: np.random.Generator) -> list[BodySample]:
+           category_id: int | None, rng: UniformStream) -> list[BodySample]:
     tries = scenario.spec.placement.max_tries
     region = group.spawn.box or group.spawn.surface
     low, high = np.array(region.min), np.array(region.max)
     bodies = []
-    for _ in range(int(group.count.sample(rng))):
+    for _ in range(int(group.count.draw(rng))):
         ref = _pick(scenario, section, index, rng)
-        scale = float(group.scale.sample(rng))
+        scale = float(group.scale.draw(rng))
         candidates = []
         for _ in range(tries):
-            position = low + (high - low) * rng.random(3)
+            position = low + (high - low) * rng.take(3)
             if group.spawn.surface is not None:
                 position[2] = high[2]  # the ray cast decides the height
-            rpy = [d.sample(rng) for d in group.orientation_deg]
-            candidates.append((_round(position), _round(geometry.quaternion_from_euler_deg(rpy))))
+            candidates.append((_round(position), _round(group.orientation_deg.draw(rng))))
         physics = PhysicsSample(
-            mass_scale=float(group.physics.mass_scale.sample(rng)),
+            mass_scale=float(group.physics.mass_scale.draw(rng)),
             lateral_friction=_maybe(group.physics.lateral_friction, rng),
             restitution=_maybe(group.physics.restitution, rng))
         bodies.append(BodySample(
@@ -222,27 +244,27 @@ def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
     return bodies
 
 
-def _maybe(distribution: Any, rng: np.random.Generator) -> float | None:
-    return None if distribution is None else float(distribution.sample(rng))
+def _maybe(distribution: Any, rng: UniformStream) -> float | None:
+    return None if distribution is None else float(distribution.draw(rng))
 
 
-def _robot(scenario: Scenario, index: int, rng: np.random.Generator) -> BodySample:
+def _robot(scenario: Scenario, index: int, rng: UniformStream) -> BodySample:
     spec = scenario.spec.robots[index]
     joints = scenario.robot_joints[index]
     gripper_names = set(spec.gripper_joints) or {j[0] for j in joints if "finger" in j[0]}
-    position = _round(d.sample(rng) for d in spec.position)
-    quaternion = _round(geometry.quaternion_from_euler_deg([d.sample(rng) for d in spec.orientation_deg]))
+    position = _round(d.draw(rng) for d in spec.position)
+    quaternion = _round(geometry.quaternion_from_euler_deg([d.draw(rng) for d in spec.orientation_deg]))
     candidates = []
     for _ in range(scenario.spec.placement.max_tries):
-        gripper = float(spec.gripper.sample(rng)) if spec.gripper is not None else None
+        gripper = float(spec.gripper.draw(rng)) if spec.gripper is not None else None
         values = []
         for name, _kind, lower, upper in joints:
             if name in spec.joints:
-                value = float(spec.joints[name].sample(rng))
+                value = float(spec.joints[name].draw(rng))
             elif name in gripper_names and gripper is not None:
                 value = lower + gripper * (upper - lower)
             elif spec.other_joints == "random":
-                value = float(rng.uniform(lower, upper))
+                value = lower + (upper - lower) * _u(rng)
             else:
                 value = min(max(0.0, lower), upper)
             values.append((name, round(value, 9)))
@@ -256,22 +278,22 @@ def _robot(scenario: Scenario, index: int, rng: np.random.Generator) -> BodySamp
                       spawn="fixed", joint_candidates=tuple(candidates))
 
 
-def _camera(cam: CameraSpec, width: int, height: int, rng: np.random.Generator) -> CameraSample:
+def _camera(cam: CameraSpec, width: int, height: int, rng: UniformStream) -> CameraSample:
     params: dict[str, Any] = {}
     if cam.fov_deg is not None:
-        params["fov_deg"] = float(cam.fov_deg.sample(rng))
+        params["fov_deg"] = float(cam.fov_deg.draw(rng))
         K = geometry.intrinsics_from_fov(params["fov_deg"], width, height)
     else:
-        params["fx"], params["fy"] = float(cam.fx.sample(rng)), float(cam.fy.sample(rng))
+        params["fx"], params["fy"] = float(cam.fx.draw(rng)), float(cam.fy.draw(rng))
         K = geometry.intrinsics(params["fx"], params["fy"], (width - 1) / 2.0, (height - 1) / 2.0)
     if cam.cx is not None:
-        K[0, 2] = params["cx"] = float(cam.cx.sample(rng))
+        K[0, 2] = params["cx"] = float(cam.cx.draw(rng))
     if cam.cy is not None:
-        K[1, 2] = params["cy"] = float(cam.cy.sample(rng))
-    look_at = np.array([d.sample(rng) for d in cam.look_at])
+        K[1, 2] = params["cy"] = float(cam.cy.draw(rng))
+    look_at = np.array(cam.look_at.draw(rng))
     params["look_at"] = list(_round(look_at))
     for key in ("distance_m", "azimuth_deg", "elevation_deg"):
-        params[key] = round(float(getattr(cam, key).sample(rng)), 9)
+        params[key] = round(float(getattr(cam, key).draw(rng)), 9)
     eye = geometry.orbit_eye(look_at, params["distance_m"], params["azimuth_deg"],
                              params["elevation_deg"])
     pose = geometry.look_at_pose(eye, look_at)

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from simgen.scenario.distributions import Uniform, dist
+from simgen.scenario.spatial import direction as direction_dist, rotation, vector
 
 FloatDist = dist("float")
 Vec3 = tuple[FloatDist, FloatDist, FloatDist]
@@ -118,8 +119,9 @@ class GroupSpec(_Model):
     count: dist("int", ge=0, le=200) = 1
     scale: dist("float", gt=0.0) = 1.0
     spawn: SpawnSpec
-    # roll, pitch, yaw (extrinsic x, y, z, as PyBullet's getQuaternionFromEuler).
-    orientation_deg: Vec3 = (0.0, 0.0, Uniform(0.0, 360.0))
+    # roll, pitch, yaw (extrinsic x, y, z, as PyBullet's getQuaternionFromEuler), or any
+    # rotation form: {so3: uniform}, {yaw_deg: ...}, {euler_deg: [...]}.
+    orientation_deg: rotation() = (0.0, 0.0, Uniform(0.0, 360.0))
     appearance: AppearanceSpec = AppearanceSpec()
     physics: PhysicsSpec = PhysicsSpec()
     # What to do when no collision-free place is found: stop the run with an error naming the
@@ -169,7 +171,7 @@ class CameraSpec(_Model):
     fy: Optional[dist("float", gt=0.0)] = None
     cx: Optional[FloatDist] = None
     cy: Optional[FloatDist] = None
-    look_at: Vec3 = (0.0, 0.0, 0.0)
+    look_at: vector(3) = (0.0, 0.0, 0.0)
     distance_m: dist("float", gt=0.0)
     azimuth_deg: FloatDist = Uniform(0.0, 360.0)
     elevation_deg: dist("float", ge=-89.0, le=89.0) = 45.0
@@ -193,7 +195,7 @@ class CameraSpec(_Model):
 class LightSpec(_Model):
     """A directional light, as PyBullet's renderers take it."""
 
-    direction: Vec3 = (1.0, 1.0, 2.0)
+    direction: direction_dist() = (1.0, 1.0, 2.0)   # towards the light; or {hemisphere: {...}}
     color: tuple[UnitDist, UnitDist, UnitDist] = (1.0, 1.0, 1.0)
     distance_m: dist("float", gt=0.0) = 4.0
     ambient: UnitDist = 0.6
@@ -224,6 +226,11 @@ class PlacementSpec(_Model):
 class ScenarioSpec(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)
     description: str = ""
+    # random: i.i.d. draws. sobol | halton: each scene's first 64 uniform draws (cameras and
+    # light first, then bodies) come from a scrambled low-discrepancy sequence indexed by the
+    # scene, so a small dataset covers the parameter space evenly; still a pure function of
+    # (seed, scene index).
+    sampling: Literal["random", "sobol", "halton"] = "random"
     image: ImageSpec
     views_per_scene: int = Field(default=1, ge=1, le=256)
     splits: SplitSpec = SplitSpec()

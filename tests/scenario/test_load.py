@@ -119,7 +119,7 @@ def test_valid_file_loads(base_path: Path) -> None:
     assert spec.objects[0].count == RandInt(1, 3)
     assert spec.objects[1].count == Constant(2)
     assert spec.objects[1].scale == Uniform(0.9, 1.1)
-    assert spec.objects[0].orientation_deg == (Constant(0.0), Constant(0.0), Uniform(0.0, 360.0))
+    assert spec.objects[0].orientation_deg.to_spec() == [0.0, 0.0, {"uniform": [0.0, 360.0]}]
     assert spec.camera.fov_deg == Constant(50)
     assert spec.settle.max_steps == 100
     root = pybullet_data_root()
@@ -284,8 +284,9 @@ def test_normal_on_bounded_camera_field(scn_dir: Path) -> None:
 def test_error_in_tuple_item(scn_dir: Path) -> None:
     path = _write(scn_dir, _replace("look_at: [0, 0, 0.1]", "look_at: [0, 0, {uniform: [1]}]"))
     err = _error(path)
-    assert (err.line, err.key_path) == (LINE["fov_deg"] + 1, "camera.look_at[2]")
-    assert "uniform takes a list of two numbers (got [1])" in str(err)
+    # look_at is one vector distribution: the error names the vector and the component in it.
+    assert (err.line, err.key_path) == (LINE["fov_deg"] + 1, "camera.look_at")
+    assert "component 2: uniform takes a list of two numbers (got [1])" in str(err)
 
 
 def test_undeclared_category(scn_dir: Path) -> None:

@@ -189,8 +189,10 @@ def test_static_bodies(scenario: Scenario) -> None:
 
 def test_light(scenario: Scenario) -> None:
     light = _draw(scenario, 0, 0).light
-    assert -1 <= light.direction[0] <= 1 and -1 <= light.direction[1] <= 1
-    assert light.direction[2] == 2.0
+    # [uniform(-1, 1), uniform(-1, 1), 2], normalized on draw
+    assert abs(sum(v * v for v in light.direction) - 1.0) < 1e-6
+    unscaled = [v * 2.0 / light.direction[2] for v in light.direction]
+    assert -1 <= unscaled[0] <= 1 and -1 <= unscaled[1] <= 1
     assert 0.5 <= light.ambient <= 0.7
     assert (light.color, light.distance_m, light.diffuse, light.specular, light.shadows) == (
         (1.0, 1.0, 1.0), 4.0, 0.35, 0.05, True)
