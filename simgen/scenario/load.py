@@ -83,6 +83,8 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         if group.category not in spec.categories:
             raise fail(("objects", index, "category"),
                        f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
+    if not spec.camera.poses and spec.camera.distance_m is None:
+        raise fail(("camera", "distance_m"), "required key is missing")
     for index, robot in enumerate(spec.robots):
         if robot.category is not None and robot.category not in spec.categories:
             raise fail(("robots", index, "category"),

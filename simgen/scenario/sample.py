@@ -155,7 +155,9 @@ def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | 
                         distance_m=float(ls.distance_m.draw(light_st)),
                         ambient=float(ls.ambient.draw(light_st)),
                         diffuse=float(ls.diffuse.draw(light_st)),
-                        specular=float(ls.specular.draw(light_st)), shadows=ls.shadows)
+                        specular=float(ls.specular.draw(light_st)),
+                        shadows=ls.shadows if isinstance(ls.shadows, bool)
+                        else _u(light_st) < ls.shadows)
     views = tuple(_camera(spec.camera, spec.image.width, spec.image.height, st)
                   for st in camera_sts)
 
@@ -290,12 +292,20 @@ def _camera(cam: CameraSpec, width: int, height: int, rng: UniformStream) -> Cam
         K[0, 2] = params["cx"] = float(cam.cx.draw(rng))
     if cam.cy is not None:
         K[1, 2] = params["cy"] = float(cam.cy.draw(rng))
-    look_at = np.array(cam.look_at.draw(rng))
-    params["look_at"] = list(_round(look_at))
-    for key in ("distance_m", "azimuth_deg", "elevation_deg"):
-        params[key] = round(float(getattr(cam, key).draw(rng)), 9)
-    eye = geometry.orbit_eye(look_at, params["distance_m"], params["azimuth_deg"],
-                             params["elevation_deg"])
+    if cam.poses:
+        params["pose_index"] = _index(rng, len(cam.poses))
+        chosen = cam.poses[params["pose_index"]]
+        eye = np.array(chosen.position.draw(rng))
+        look_at = np.array(chosen.look_at.draw(rng))
+        params["position_m"] = list(_round(eye))
+        params["look_at"] = list(_round(look_at))
+    else:
+        look_at = np.array(cam.look_at.draw(rng))
+        params["look_at"] = list(_round(look_at))
+        for key in ("distance_m", "azimuth_deg", "elevation_deg"):
+            params[key] = round(float(getattr(cam, key).draw(rng)), 9)
+        eye = geometry.orbit_eye(look_at, params["distance_m"], params["azimuth_deg"],
+                                 params["elevation_deg"])
     pose = geometry.look_at_pose(eye, look_at)
     return CameraSample(width=width, height=height,
                         K=tuple(_round(row) for row in K),

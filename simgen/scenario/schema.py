@@ -159,8 +159,17 @@ class RobotSpec(_Model):
     appearance: AppearanceSpec = AppearanceSpec()
 
 
+class CameraPose(_Model):
+    """A fixed camera placement (a mounted camera): where it is and what it looks at."""
+
+    position: vector(3)
+    look_at: vector(3)
+
+
 class CameraSpec(_Model):
-    """An orbit camera looking at `look_at`; intrinsics from `fov_deg` or `fx, fy[, cx, cy]`.
+    """An orbit camera looking at `look_at` (distances and angles drawn per view: jitter is a
+    narrow distribution), or one of `poses` (fixed placements, drawn uniformly per view, each
+    value itself may be a distribution). Intrinsics from `fov_deg` or `fx, fy[, cx, cy]`.
 
     `fov_deg` is the vertical field of view. Pixel centres are at integer coordinates (OpenCV),
     so the default principal point is ((width - 1) / 2, (height - 1) / 2).
@@ -171,8 +180,9 @@ class CameraSpec(_Model):
     fy: Optional[dist("float", gt=0.0)] = None
     cx: Optional[FloatDist] = None
     cy: Optional[FloatDist] = None
+    poses: list[CameraPose] = []
     look_at: vector(3) = (0.0, 0.0, 0.0)
-    distance_m: dist("float", gt=0.0)
+    distance_m: Optional[dist("float", gt=0.0)] = None   # required unless poses are given
     azimuth_deg: FloatDist = Uniform(0.0, 360.0)
     elevation_deg: dist("float", ge=-89.0, le=89.0) = 45.0
     near_m: float = Field(default=0.01, gt=0.0)
@@ -201,7 +211,7 @@ class LightSpec(_Model):
     ambient: UnitDist = 0.6
     diffuse: UnitDist = 0.35
     specular: UnitDist = 0.05
-    shadows: bool = True
+    shadows: Union[bool, Probability] = True   # or the probability of shadows in a scene
 
 
 class SettleSpec(_Model):

@@ -46,3 +46,26 @@ def test_sobol_scene_is_a_pure_function_of_seed_and_index():
         draw(5, index)
     assert draw(5, 9) == later_first
     assert draw(6, 9) != later_first
+
+
+def test_camera_pose_list_and_shadow_probability():
+    scenario = simgen.load_scenario(REPO / "scenes/tabletop.yaml", [
+        "camera.poses=[{position: [1, 0, 1.5], look_at: [0, 0, 0.6]},"
+        " {position: [0, {uniform: [-1.1, -0.9]}, 1.2], look_at: [0, 0, 0.7]}]",
+        "light.shadows=0.5"])
+    seen_poses, shadows = set(), set()
+    for index in range(40):
+        drawn = sample(scenario, scene_streams(0, index).sampling)
+        shadows.add(drawn.light.shadows)
+        for view in drawn.views:
+            pose = np.array(view.cam_to_world)
+            which = view.params["pose_index"]
+            seen_poses.add(which)
+            if which == 0:
+                assert np.allclose(pose[:3, 3], [1, 0, 1.5])
+            else:
+                assert pose[0, 3] == 0 and -1.1 <= pose[1, 3] <= -0.9
+            target = np.array(view.params["look_at"])
+            direction = (target - pose[:3, 3]) / np.linalg.norm(target - pose[:3, 3])
+            assert np.allclose(pose[:3, 2], direction)  # the optical axis meets look_at
+    assert seen_poses == {0, 1} and shadows == {True, False}
