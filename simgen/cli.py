@@ -69,15 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--asset-root", dest="asset_roots", action="append", default=[],
                          metavar="DIR", help="also allow assets from DIR; repeatable")
 
+    def run_args(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--seed", type=_non_negative, default=0,
+                         help="random seed (default 0; 0 is a seed like any other)")
+        sub.add_argument("--renderer", choices=("auto", "tiny", "egl"), default="auto",
+                         help="auto: EGL if it starts here, else TinyRenderer (default)")
+
     gen = commands.add_parser("generate", help="generate a COCO dataset from a scenario")
     scenario_args(gen)
+    run_args(gen)
     gen.add_argument("-o", "--out", required=True, metavar="OUT", help="output folder")
     gen.add_argument("-n", "--images", type=_positive, default=100, metavar="IMAGES",
                      help="number of images (default 100)")
-    gen.add_argument("--seed", type=_non_negative, default=0,
-                     help="random seed (default 0; 0 is a seed like any other)")
-    gen.add_argument("--renderer", choices=("auto", "tiny", "egl"), default="auto",
-                     help="auto: EGL if it starts here, else TinyRenderer (default)")
     gen.add_argument("--format", dest="image_format", choices=("png", "jpg"), default="png",
                      help="image file format (default png)")
     gen.add_argument("--image-ids", type=_image_ids, metavar="FIRST..LAST",
@@ -93,13 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     prev = commands.add_parser(
         "preview", help="render a few small labeled views into one contact-sheet PNG")
     scenario_args(prev)
+    run_args(prev)
     prev.add_argument("-o", "--out", required=True, metavar="PNG", help="preview PNG file")
     prev.add_argument("-n", "--images", type=_positive, default=16, metavar="IMAGES",
                       help="number of images (default 16)")
-    prev.add_argument("--seed", type=_non_negative, default=0,
-                      help="random seed (default 0; 0 is a seed like any other)")
-    prev.add_argument("--renderer", choices=("auto", "tiny", "egl"), default="auto",
-                      help="auto: EGL if it starts here, else TinyRenderer (default)")
     prev.add_argument("--scale", type=_scale, default=0.5,
                       help="image size factor (default 0.5; at least 64 px per side)")
     return parser

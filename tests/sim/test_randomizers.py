@@ -199,6 +199,70 @@ settle: {{max_steps: 0}}
     assert recorded == dataclasses.asdict(drawn)
 
 
+@pytest.mark.parametrize("asset", ["catalog:bolt", "catalog:cup", "catalog:box_small"])
+def test_mass_scale_keeps_the_declared_inertia_scaled_with_it(tmp_path: Path, world: World,
+                                                               asset: str) -> None:
+    """Scaling the mass scales the inertia the asset declares by the same factor (the world
+    loads inertia from the file, never recomputes it from collision shapes)."""
+    scenario = load(tmp_path, f"""\
+categories: [part]
+static:
+{PLANE}objects:
+  - {{asset: "{asset}", category: part, physics: {{mass_scale: 2.0}},
+     spawn: {{box: {{min: [-0.4, 0, 0.3], max: [-0.4, 0, 0.3]}}}}}}
+  - {{asset: "{asset}", category: part, spawn: {{box: {{min: [0.4, 0, 0.3], max: [0.4, 0, 0.3]}}}}}}
+settle: {{max_steps: 0}}
+""")
+    settled = world.settle(draw(scenario, 0), scenario.spec.settle)
+    scaled, plain = (world.p.getDynamicsInfo(uid, -1, physicsClientId=world.client)
+                     for uid in settled.labeled_body_ids)
+    assert scaled[0] == pytest.approx(2.0 * plain[0], rel=1e-9)
+    assert scaled[2] == pytest.approx([2.0 * i for i in plain[2]], rel=1e-6)
+
+
+TWO_LINKS = """<?xml version="1.0"?>
+<robot name="dumbbell">
+  <link name="base">
+    <inertial><mass value="0.2"/><inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>
+    <visual><geometry><box size="0.05 0.05 0.05"/></geometry></visual>
+    <collision><geometry><box size="0.05 0.05 0.05"/></geometry></collision>
+  </link>
+  <link name="weight">
+    <inertial><mass value="0.3"/><inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>
+    <visual><geometry><box size="0.05 0.05 0.05"/></geometry></visual>
+    <collision><geometry><box size="0.05 0.05 0.05"/></geometry></collision>
+  </link>
+  <joint name="bar" type="fixed"><parent link="base"/><child link="weight"/>
+    <origin xyz="0.1 0 0"/></joint>
+</robot>
+"""
+
+
+def test_physics_randomization_applies_to_every_link(tmp_path: Path, world: World) -> None:
+    """Like appearance, physics randomizes the whole body: every link's mass is scaled and
+    every link gets the drawn friction and restitution."""
+    (tmp_path / "dumbbell.urdf").write_text(TWO_LINKS)
+    scenario = load(tmp_path, f"""\
+categories: [thing]
+static:
+{PLANE}objects:
+  - {{asset: dumbbell.urdf, category: thing, orientation_deg: [0, 0, 0],
+     physics: {{mass_scale: 2.0, lateral_friction: 0.15, restitution: 0.8}},
+     spawn: {{box: {{min: [0, 0, 0.3], max: [0, 0, 0.3]}}}}}}
+settle: {{max_steps: 0}}
+""")
+    settled = world.settle(draw(scenario, 0), scenario.spec.settle)
+    (uid,) = settled.labeled_body_ids
+    p, cid = world.p, world.client
+    assert p.getNumJoints(uid, physicsClientId=cid) == 1
+    infos = [p.getDynamicsInfo(uid, link, physicsClientId=cid) for link in (-1, 0)]
+    got = {"mass": [i[0] for i in infos], "lateral_friction": [i[1] for i in infos],
+           "restitution": [i[5] for i in infos]}
+    assert got == {"mass": pytest.approx([0.4, 0.6], rel=1e-9),
+                   "lateral_friction": pytest.approx([0.15, 0.15], abs=1e-6),
+                   "restitution": pytest.approx([0.8, 0.8], abs=1e-6)}
+
+
 # --- distractors ------------------------------------------------------------------------------------
 
 def _clutter(tmp_path: Path, labeled: int, distractors: int, name: str):
