@@ -9,6 +9,7 @@ the same bytes as the same images of a full run.
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     plan = plan_scenes(images, spec.views_per_scene, image_ids)
     out = Path(out)
     ds.check_output(out, overwrite)
+    created = not out.exists()
     with World() as world:
         try:
             render = start_renderer(world, renderer)
@@ -155,6 +157,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             try:
                 result = run_scene(scenario, seed, scene_index, world, render, views, image_format)
             except PlacementError as err:
+                if created and not any(ds.read_scene_records(out)):
+                    shutil.rmtree(out)  # nothing was committed: leave no empty folder behind
                 raise SimgenError(f"{scenario.source}: scene {scene_index} (seed {seed}): {err}") from None
             ds.commit_scene(out, scene_index, result.files, result.record)
             bar.update(len(views))

@@ -185,15 +185,22 @@ class World:
     def _apply_physics(self, uid: int, body: BodySample) -> None:
         p, cid = self.p, self.client
         props = body.physics
-        kwargs = {}
-        if props.mass_scale != 1.0:
-            kwargs["mass"] = p.getDynamicsInfo(uid, -1, physicsClientId=cid)[0] * props.mass_scale
+        common = {}
         if props.lateral_friction is not None:
-            kwargs["lateralFriction"] = props.lateral_friction
+            common["lateralFriction"] = props.lateral_friction
         if props.restitution is not None:
-            kwargs["restitution"] = props.restitution
-        if kwargs:
-            p.changeDynamics(uid, -1, physicsClientId=cid, **kwargs)
+            common["restitution"] = props.restitution
+        if props.mass_scale == 1.0 and not common:
+            return
+        for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
+            kwargs = dict(common)
+            if props.mass_scale != 1.0:
+                info = p.getDynamicsInfo(uid, link, physicsClientId=cid)
+                kwargs["mass"] = info[0] * props.mass_scale
+                # Given mass alone, PyBullet recomputes inertia from the collision shapes and
+                # drops the one the asset declares: scale the declared inertia with the mass.
+                kwargs["localInertiaDiagonal"] = [i * props.mass_scale for i in info[2]]
+            p.changeDynamics(uid, link, physicsClientId=cid, **kwargs)
 
     def _place_robot(self, robot: BodySample, index: int) -> tuple[int, int]:
         p, cid = self.p, self.client
@@ -204,6 +211,11 @@ class World:
             for name, value in joints:
                 p.resetJointState(uid, by_name[name], value, physicsClientId=cid)
             if not self._overlaps(uid, allow_base_contact=True):
+                # Motors hold the drawn pose while the objects settle (unheld, joints sag).
+                p.setJointMotorControlArray(uid, [by_name[n] for n, _ in joints],
+                                            p.POSITION_CONTROL,
+                                            targetPositions=[v for _, v in joints],
+                                            physicsClientId=cid)
                 return uid, attempt
         raise PlacementError(f"robots[{index}] ({robot.name}): every one of its "
                              f"{len(robot.joint_candidates)} joint draws collides with the scene")
@@ -253,8 +265,9 @@ class World:
         lo, _ = self._aabb(uid)
         bottom_offset = lo[2] - PARKED_Z_M
         z_low, z_high = body.surface_z_m
-        hit = p.rayTest((position[0], position[1], z_high), (position[0], position[1], z_low),
-                        physicsClientId=cid)[0]
+        # 1 mm past the region's floor: rayTest misses a surface lying exactly at the ray's end.
+        hit = p.rayTest((position[0], position[1], z_high),
+                        (position[0], position[1], z_low - 1e-3), physicsClientId=cid)[0]
         if hit[0] < 0:
             return None
         return (position[0], position[1], hit[3][2] - bottom_offset + body.clearance_m)
