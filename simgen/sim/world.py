@@ -205,12 +205,19 @@ class World:
     def _place_robot(self, robot: BodySample, index: int) -> tuple[int, int]:
         p, cid = self.p, self.client
         uid = self._load(robot)[0]
-        by_name = {p.getJointInfo(uid, j, physicsClientId=cid)[1].decode(): j
-                   for j in range(p.getNumJoints(uid, physicsClientId=cid))}
+        infos = [p.getJointInfo(uid, j, physicsClientId=cid)
+                 for j in range(p.getNumJoints(uid, physicsClientId=cid))]
+        by_name = {info[1].decode(): info[0] for info in infos}
+        # The base: the root link and every link welded to it by fixed joints (xArm's
+        # link_base hangs off a dummy root). Its standing on the table is not a collision.
+        base = {-1}
+        for info in infos:  # PyBullet lists a link after its parent
+            if info[2] == p.JOINT_FIXED and info[16] in base:
+                base.add(info[0])
         for attempt, joints in enumerate(robot.joint_candidates, start=1):
             for name, value in joints:
                 p.resetJointState(uid, by_name[name], value, physicsClientId=cid)
-            if not self._overlaps(uid, allow_base_contact=True):
+            if not self._overlaps(uid, allow_links=base):
                 # Motors hold the drawn pose while the objects settle (unheld, joints sag).
                 p.setJointMotorControlArray(uid, [by_name[n] for n, _ in joints],
                                             p.POSITION_CONTROL,
@@ -272,14 +279,13 @@ class World:
             return None
         return (position[0], position[1], hit[3][2] - bottom_offset + body.clearance_m)
 
-    def _overlaps(self, uid: int, allow_base_contact: bool = False) -> bool:
+    def _overlaps(self, uid: int, allow_links: frozenset[int] | set[int] = frozenset()) -> bool:
+        """Whether body `uid` overlaps another body (contacts of `allow_links` excepted)."""
         p, cid = self.p, self.client
         p.performCollisionDetection(physicsClientId=cid)
         for contact in p.getContactPoints(bodyA=uid, physicsClientId=cid):
-            if contact[2] == uid:
+            if contact[2] == uid or contact[3] in allow_links:
                 continue
-            if allow_base_contact and contact[3] == -1:
-                continue  # a robot's base stands on its table
             if contact[8] < -OVERLAP_M:
                 return True
         return False
