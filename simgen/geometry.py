@@ -107,3 +107,32 @@ def rotation_from_quaternion(q_xyzw: tuple[float, float, float, float]) -> np.nd
         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
         [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
     ])
+
+
+def quaternion_from_rotation(R: np.ndarray) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a 3x3 rotation matrix, w >= 0 (Shepperd's method: stable everywhere)."""
+    R = np.asarray(R, dtype=float)
+    trace = R[0, 0] + R[1, 1] + R[2, 2]
+    if trace > 0:
+        s = 2.0 * math.sqrt(1.0 + trace)
+        q = ((R[2, 1] - R[1, 2]) / s, (R[0, 2] - R[2, 0]) / s, (R[1, 0] - R[0, 1]) / s, s / 4)
+    elif R[0, 0] > R[1, 1] and R[0, 0] > R[2, 2]:
+        s = 2.0 * math.sqrt(1.0 + R[0, 0] - R[1, 1] - R[2, 2])
+        q = (s / 4, (R[0, 1] + R[1, 0]) / s, (R[0, 2] + R[2, 0]) / s, (R[2, 1] - R[1, 2]) / s)
+    elif R[1, 1] > R[2, 2]:
+        s = 2.0 * math.sqrt(1.0 + R[1, 1] - R[0, 0] - R[2, 2])
+        q = ((R[0, 1] + R[1, 0]) / s, s / 4, (R[1, 2] + R[2, 1]) / s, (R[0, 2] - R[2, 0]) / s)
+    else:
+        s = 2.0 * math.sqrt(1.0 + R[2, 2] - R[0, 0] - R[1, 1])
+        q = ((R[0, 2] + R[2, 0]) / s, (R[1, 2] + R[2, 1]) / s, s / 4, (R[1, 0] - R[0, 1]) / s)
+    q = np.array(q)
+    q /= np.linalg.norm(q)
+    return tuple(float(v) for v in (-q if q[3] < 0 else q))
+
+
+def pose_in_camera(cam_to_world: np.ndarray, position_m, quaternion_xyzw):
+    """(position_m, quaternion_xyzw) of a world pose in the camera frame (OpenCV axes)."""
+    R_wc, t_wc = cam_to_world[:3, :3], cam_to_world[:3, 3]
+    R_wo = rotation_from_quaternion(quaternion_xyzw)
+    position = R_wc.T @ (np.asarray(position_m, dtype=float) - t_wc)
+    return tuple(float(v) for v in position), quaternion_from_rotation(R_wc.T @ R_wo)

@@ -21,7 +21,8 @@ from simgen import __version__
 from simgen.errors import SimgenError
 from simgen.label import annotate
 from simgen.output import dataset as ds
-from simgen.output.images import FORMATS, encode_image
+from simgen import geometry
+from simgen.output.images import FORMATS, encode_image, encode_png16
 from simgen.provenance import package_versions
 from simgen.scenario import Scenario, load
 from simgen.scenario.sample import sample as sample_scene
@@ -77,6 +78,16 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
         image_id = scene_index * spec.views_per_scene + view + 1
         file_name = ds.image_file_name(image_id, image_format)
         files.append((f"images/{split}/{file_name}", encode_image(frame.rgb, image_format, IMAGE_TAG)))
+        extra_files = {}
+        png_name = ds.image_file_name(image_id, "png")
+        if spec.outputs.depth:
+            extra_files["depth_file"] = f"depth/{split}/{png_name}"
+            files.append((extra_files["depth_file"],
+                          encode_png16(depth_mm(frame.depth_m, camera.far_m), IMAGE_TAG)))
+        if spec.outputs.instance_ids:
+            extra_files["instances_file"] = f"instances/{split}/{png_name}"
+            files.append((extra_files["instances_file"],
+                          encode_png16(frame.instance_map.astype(np.uint16), IMAGE_TAG)))
         annotations = []
         for label in annotate(frame.instance_map, categories, spec.labels.min_pixels):
             body = labeled[label.instance_id - 1]
@@ -88,12 +99,15 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
                 "segmentation": label.segmentation, "iscrowd": 0,
                 ("object_index" if is_object else "robot_index"):
                     label.instance_id - 1 if is_object else body.group_index,
+                "instance_id": label.instance_id,   # its value in the instance-id PNG
                 "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
                                "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
+                "pose_cam": _pose_cam(camera, facts),
                 "physics": facts.to_json(),
             })
         images.append({"image": {
             "id": image_id, "file_name": file_name, "width": camera.width, "height": camera.height,
+            **extra_files,
             "camera": {"K": [list(r) for r in camera.K],
                        "cam_to_world": [list(r) for r in camera.cam_to_world],
                        "near_m": camera.near_m, "far_m": camera.far_m, **camera.params},
@@ -104,6 +118,20 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
         }, "annotations": annotations})
     return SceneOutput(scene_index, files, {"scene_index": scene_index, "split": split,
                                             "images": images})
+
+
+def depth_mm(depth_m: np.ndarray, far_m: float) -> np.ndarray:
+    """Depth as uint16 millimetres; 0 where nothing was seen (the far plane) or beyond 65.5 m."""
+    mm = np.rint(depth_m.astype(np.float64) * 1000.0)
+    mm[(depth_m >= far_m * 0.999) | (mm > 65535)] = 0
+    return mm.astype(np.uint16)
+
+
+def _pose_cam(camera: Any, facts: Any) -> dict[str, list[float]]:
+    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
+                                                   facts.quaternion_xyzw)
+    return {"position_m": [round(v, 9) for v in position],
+            "quaternion_xyzw": [round(v, 9) for v in quaternion]}
 
 
 def plan_scenes(images: int, views_per_scene: int,

@@ -138,7 +138,7 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
 
 
 def _dataset_files(out: Path) -> Iterator[str]:
-    for folder in ("images", "depth", "annotations"):
+    for folder in ("images", "depth", "instances", "annotations"):
         root = out / folder
         if root.is_dir():
             for path in root.rglob("*"):

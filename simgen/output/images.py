@@ -30,6 +30,14 @@ def encode_image(rgb: np.ndarray, image_format: str, tag: str) -> bytes:
     raise ValueError(f"image format must be one of {', '.join(FORMATS)} (got {image_format!r})")
 
 
+def encode_png16(values: np.ndarray, tag: str) -> bytes:
+    """Encode a single-channel uint16 array (depth in mm, instance ids) as a 16-bit PNG."""
+    if values.dtype != np.uint16 or values.ndim != 2:
+        raise ValueError(f"expected a 2-D uint16 array (got {values.dtype}, {values.ndim}-D)")
+    ok, buf = cv2.imencode(".png", values, [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION])
+    return _png_with_text(buf.tobytes(), TAG_KEY, tag) if ok else _fail("png")
+
+
 def _fail(image_format: str) -> bytes:
     raise RuntimeError(f"OpenCV could not encode a {image_format} image")
 

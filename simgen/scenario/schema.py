@@ -226,6 +226,13 @@ class LabelSpec(_Model):
     min_pixels: int = Field(default=20, ge=1)
 
 
+class OutputSpec(_Model):
+    """Optional per-image outputs beside the RGB image."""
+
+    depth: bool = False          # depth/<split>/<id>.png: uint16 millimetres, 0 = nothing seen
+    instance_ids: bool = False   # instances/<split>/<id>.png: uint16, annotation instance_id
+
+
 class PlacementSpec(_Model):
     """Collision-free placement: candidate poses tried per object (and per robot) before
     giving up; a bounded number, so an impossible scene fails fast instead of hanging."""
@@ -254,6 +261,7 @@ class ScenarioSpec(_Model):
     settle: SettleSpec = SettleSpec()
     labels: LabelSpec = LabelSpec()
     placement: PlacementSpec = PlacementSpec()
+    outputs: OutputSpec = OutputSpec()
 
     @field_validator("categories")
     @classmethod
