@@ -102,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
                       help="number of images (default 16)")
     prev.add_argument("--scale", type=_scale, default=0.5,
                       help="image size factor (default 0.5; at least 64 px per side)")
+
+    export = commands.add_parser("export", help="convert a dataset to another training layout")
+    formats = export.add_subparsers(dest="export_format", required=True, metavar="FORMAT")
+    yolo = formats.add_parser("yolo", help="Ultralytics YOLO: images/, labels/, data.yaml")
+    yolo.add_argument("dataset", metavar="OUT", help="simgen dataset folder")
+    yolo.add_argument("-o", "--out", required=True, metavar="YOLO_DIR",
+                      help="export folder (empty or new)")
+    yolo.add_argument("--segments", action="store_true",
+                      help="write mask polygons instead of boxes")
+    how = yolo.add_mutually_exclusive_group()
+    how.add_argument("--copy", dest="link", action="store_const", const="copy", default="auto",
+                     help="copy the images (default: hard-link where possible, else copy)")
+    how.add_argument("--link", dest="link", action="store_const", const="link",
+                     help="hard-link the images; an error where the file system cannot")
     return parser
 
 
@@ -112,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "export":
+            return _export(args)
         return _generate(args)
     except SimgenError as err:
         print(f"simgen: error: {err}", file=sys.stderr)
@@ -119,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.command == "preview":
             print("simgen: interrupted; no preview written", file=sys.stderr)
+        elif args.command == "export":
+            print("simgen: interrupted; nothing exported", file=sys.stderr)
         else:
             print("simgen: interrupted; scenes already committed are kept in the output folder",
                   file=sys.stderr)
@@ -165,6 +183,15 @@ def _preview(args: argparse.Namespace) -> int:
                    renderer=args.renderer,
                    on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr))
     print(f"simgen: wrote preview of {args.images} images to {os.fspath(path)}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from simgen.export.yolo import export_yolo
+
+    result = export_yolo(args.dataset, args.out, segments=args.segments, link=args.link)
+    print(f"simgen: exported {result.images} images ({result.labels} labels) to "
+          f"{os.fspath(result.out)}")
     return 0
 
 

@@ -68,3 +68,27 @@ def mask_of(segmentation: dict) -> np.ndarray:
     """Decode a COCO RLE (as written by `annotate`) to a bool H x W mask."""
     rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}
     return mask_utils.decode(rle).astype(bool)
+
+
+@dataclass(frozen=True)
+class Occlusion:
+    visibility: float                        # visible pixels / pixels of the object alone in frame
+    truncation: float                        # share of the object's silhouette outside the frame
+    bbox_amodal_xywh: tuple[int, int, int, int]   # whole silhouette, unclipped (x, y may be < 0)
+
+
+def occlusion(visible_pixels: int, alone: np.ndarray, margin_x: int, margin_y: int,
+              width: int, height: int) -> Occlusion | None:
+    """Occlusion facts from the object's mask rendered alone on a canvas enlarged by the margins
+    (the image sits at [margin_y:margin_y+height, margin_x:margin_x+width]). None if the object
+    does not show alone (then nothing can be said)."""
+    total = int(np.count_nonzero(alone))
+    if total == 0:
+        return None
+    in_frame = int(np.count_nonzero(alone[margin_y:margin_y + height, margin_x:margin_x + width]))
+    rows = np.flatnonzero(alone.any(axis=1))
+    cols = np.flatnonzero(alone.any(axis=0))
+    box = (int(cols[0]) - margin_x, int(rows[0]) - margin_y,
+           int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1)
+    visibility = min(1.0, visible_pixels / in_frame) if in_frame else 0.0
+    return Occlusion(round(visibility, 6), round(1.0 - in_frame / total, 6), box)

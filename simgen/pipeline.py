@@ -19,7 +19,7 @@ import numpy as np
 
 from simgen import __version__
 from simgen.errors import SimgenError
-from simgen.label import annotate
+from simgen.label import annotate, occlusion
 from simgen.output import dataset as ds
 from simgen import geometry
 from simgen.output.images import FORMATS, encode_image, encode_png16
@@ -93,6 +93,19 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
             body = labeled[label.instance_id - 1]
             facts = settled.labeled[label.instance_id - 1]
             is_object = label.instance_id <= len(sample.objects)
+            occluded = {}
+            if spec.labels.occlusion == "exact":
+                # Half the image on every side catches most of what leaves the frame.
+                mx, my = camera.width // 2, camera.height // 2
+                alone = renderer.render_alone(settled.labeled_body_ids[label.instance_id - 1],
+                                              camera, mx, my)
+                facts_occ = occlusion(label.area, alone, mx, my, camera.width, camera.height)
+                if facts_occ is not None:
+                    if facts_occ.visibility < spec.labels.min_visibility:
+                        continue
+                    occluded = {"visibility": facts_occ.visibility,
+                                "truncation": facts_occ.truncation,
+                                "bbox_amodal": list(facts_occ.bbox_amodal_xywh)}
             annotations.append({
                 "image_id": image_id, "category_id": label.category_id,
                 "bbox": list(label.bbox_xywh), "area": label.area,
@@ -100,6 +113,7 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
                 ("object_index" if is_object else "robot_index"):
                     label.instance_id - 1 if is_object else body.group_index,
                 "instance_id": label.instance_id,   # its value in the instance-id PNG
+                **occluded,
                 "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
                                "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
                 "pose_cam": _pose_cam(camera, facts),

@@ -46,13 +46,30 @@ class Renderer:
         self._p = world.p
         self._mode = self._p.ER_TINY_RENDERER if name == "tiny" else self._p.ER_BULLET_HARDWARE_OPENGL
 
+    def _render_K(self, camera: CameraSample, shift_x: float = 0.0, shift_y: float = 0.0) -> np.ndarray:
+        K = camera.K_array
+        K[0, 2] += shift_x + (TINY_PRINCIPAL_POINT_SHIFT_PX[0] if self.name == "tiny" else 0.0)
+        K[1, 2] += shift_y + (TINY_PRINCIPAL_POINT_SHIFT_PX[1] if self.name == "tiny" else 0.0)
+        return K
+
+    def render_alone(self, uid: int, camera: CameraSample, margin_x: int,
+                     margin_y: int) -> np.ndarray:
+        """Mask of body `uid` seen alone by `camera`, on a canvas enlarged by the margins on every
+        side (so the part of it outside the frame shows too). Bool, (H + 2my) x (W + 2mx)."""
+        p, cid = self._p, self.world.client
+        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
+        K = self._render_K(camera, margin_x, margin_y)
+        with self.world.isolated(uid), c_output_silenced():
+            _, _, _, _, seg = p.getCameraImage(
+                w, h, viewMatrix=geometry.gl_view_matrix(camera.pose_array),
+                projectionMatrix=geometry.gl_projection_matrix(K, w, h, camera.near_m, camera.far_m),
+                shadow=0, renderer=self._mode, physicsClientId=cid)
+        return np.asarray(seg, dtype=np.int32).reshape(h, w) == uid
+
     def render(self, scene: SettledScene, camera: CameraSample, light: LightSample) -> Frame:
         p, cid = self._p, self.world.client
         w, h = camera.width, camera.height
-        K = camera.K_array
-        if self.name == "tiny":
-            K[0, 2] += TINY_PRINCIPAL_POINT_SHIFT_PX[0]
-            K[1, 2] += TINY_PRINCIPAL_POINT_SHIFT_PX[1]
+        K = self._render_K(camera)
         with c_output_silenced():  # the EGL plugin prints on some frames
             _, _, rgba, zbuffer, seg = p.getCameraImage(
                 w, h,

@@ -224,6 +224,11 @@ class SettleSpec(_Model):
 
 class LabelSpec(_Model):
     min_pixels: int = Field(default=20, ge=1)
+    # Objects seen less than this fraction of themselves (occlusion) are left out.
+    min_visibility: Probability = 0.0
+    # exact: render each visible object alone (on a canvas enlarged to catch what leaves the
+    # frame) for visibility, truncation and the amodal box; off: none of the three.
+    occlusion: Literal["exact", "off"] = "exact"
 
 
 class OutputSpec(_Model):

@@ -14,7 +14,9 @@ choice is deterministic; when none fits, the group's `on_fail` decides: error or
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -289,6 +291,24 @@ class World:
             if contact[8] < -OVERLAP_M:
                 return True
         return False
+
+    @contextlib.contextmanager
+    def isolated(self, uid: int) -> Iterator[None]:
+        """Every body but `uid` moved far below the scene for the block, then put back exactly
+        (no step runs in between, so the scene is as it was)."""
+        p, cid = self.p, self.client
+        others = [p.getBodyUniqueId(i, physicsClientId=cid)
+                  for i in range(p.getNumBodies(physicsClientId=cid))]
+        others = [b for b in others if b != uid]
+        saved = [p.getBasePositionAndOrientation(b, physicsClientId=cid) for b in others]
+        for b in others:
+            p.resetBasePositionAndOrientation(b, (0.0, 0.0, 10 * PARKED_Z_M), (0, 0, 0, 1),
+                                              physicsClientId=cid)
+        try:
+            yield
+        finally:
+            for b, (position, orientation) in zip(others, saved):
+                p.resetBasePositionAndOrientation(b, position, orientation, physicsClientId=cid)
 
     # --- facts -----------------------------------------------------------------------------
 

@@ -1,0 +1,367 @@
+"""`simgen export yolo`: Ultralytics layout, boxes and polygons true to the COCO labels."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from pycocotools import mask as mask_utils
+
+from simgen.errors import SimgenError
+from simgen.export import yolo
+from simgen.export.yolo import export_yolo
+from simgen.label import mask_of
+from tests.conftest import REPO
+
+W, H = 40, 30
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tabletop(make_dataset) -> Path:
+    return make_dataset(REPO / "scenes/tabletop.yaml", images=8)
+
+
+def _rle(mask: np.ndarray) -> dict:
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+
+
+def _ann(ann_id: int, image_id: int, category_id: int, mask: np.ndarray) -> dict:
+    rle = _rle(mask)
+    bbox = [int(v) for v in mask_utils.toBbox({**rle, "counts": rle["counts"].encode()})]
+    return {"id": ann_id, "image_id": image_id, "category_id": category_id, "iscrowd": 0,
+            "bbox": bbox, "area": int(mask.sum()), "segmentation": rle}
+
+
+def _blank() -> np.ndarray:
+    return np.zeros((H, W), bool)
+
+
+def write_handmade(root: Path) -> Path:
+    """A tiny COCO folder: known shapes, categories listed out of id order, an empty image,
+    an instance in two parts, one touching the image corner, one a 1-pixel line."""
+    rect, disk, parts, corner, line = (_blank() for _ in range(5))
+    rect[3:10, 5:15] = True
+    yy, xx = np.mgrid[:H, :W]
+    disk[(xx - 27) ** 2 + (yy - 18) ** 2 <= 36] = True
+    parts[20:27, 2:8] = True
+    parts[22:29, 12:17] = True
+    corner[0:5, 30:40] = True
+    line[15, 10:30] = True
+    categories = [{"id": 2, "name": "b", "supercategory": "object"},
+                  {"id": 1, "name": "a", "supercategory": "object"}]
+    splits = {
+        "train": ([{"id": 1, "file_name": "000000001.png", "width": W, "height": H},
+                   {"id": 2, "file_name": "000000002.png", "width": W, "height": H}],
+                  [_ann(1, 1, 2, rect), _ann(2, 1, 1, disk), _ann(3, 1, 1, parts),
+                   _ann(4, 1, 2, corner)]),
+        "val": ([{"id": 3, "file_name": "000000003.png", "width": W, "height": H}],
+                [_ann(1, 3, 1, line)]),
+    }
+    for split, (images, annotations) in splits.items():
+        (root / "images" / split).mkdir(parents=True)
+        for im in images:
+            pixels = np.full((H, W, 3), 40 * im["id"], np.uint8)
+            cv2.imwrite(str(root / "images" / split / im["file_name"]), pixels)
+        coco = {"info": {}, "licenses": [], "images": images, "annotations": annotations,
+                "categories": categories}
+        (root / "annotations").mkdir(exist_ok=True)
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
+    return root
+
+
+@pytest.fixture(scope="module")
+def handmade(tmp_path_factory) -> Path:
+    return write_handmade(tmp_path_factory.mktemp("handmade"))
+
+
+@pytest.fixture(params=["tabletop", "handmade"])
+def dataset(request) -> Path:
+    return request.getfixturevalue(request.param)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def coco_files(dataset: Path) -> dict[str, dict]:
+    return {p.stem.split("_", 1)[1]: json.loads(p.read_text())
+            for p in sorted((dataset / "annotations").glob("instances_*.json"))}
+
+
+def exported(dataset: Path, yolo_dir: Path, **kwargs):
+    """(split, image, its annotations, the parsed label lines) for every image."""
+    for split, coco in coco_files(dataset).items():
+        for im in coco["images"]:
+            anns = [a for a in coco["annotations"] if a["image_id"] == im["id"]]
+            text = (yolo_dir / "labels" / split / Path(im["file_name"]).with_suffix(".txt")
+                    ).read_text()
+            rows = [line.split() for line in text.splitlines()]
+            yield split, im, anns, [(int(r[0]), [float(v) for v in r[1:]]) for r in rows]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- (1) boxes round-trip, (2) ranges, classes and counts ---------------------------------------
+
+def test_boxes_round_trip_to_the_coco_bbox(dataset, tmp_path):
+    result = export_yolo(dataset, tmp_path / "yolo")
+    checked = 0
+    for _, im, anns, rows in exported(dataset, tmp_path / "yolo"):
+        assert len(rows) == len(anns)
+        for ann, (_, (cx, cy, w, h)) in zip(anns, rows):
+            back = [(cx - w / 2) * im["width"], (cy - h / 2) * im["height"],
+                    w * im["width"], h * im["height"]]
+            assert np.allclose(back, ann["bbox"], atol=0.5, rtol=0), (back, ann["bbox"])
+            checked += 1
+    assert checked == result.labels > 0
+
+
+def test_coordinates_classes_and_file_counts(dataset, tmp_path):
+    result = export_yolo(dataset, tmp_path / "yolo")
+    cocos = coco_files(dataset)
+    n_classes = len(next(iter(cocos.values()))["categories"])
+    id_order = sorted(c["id"] for c in next(iter(cocos.values()))["categories"])
+    images = 0
+    for split, im, anns, rows in exported(dataset, tmp_path / "yolo"):
+        images += 1
+        assert [cls for cls, _ in rows] == [id_order.index(a["category_id"]) for a in anns]
+        for cls, values in rows:
+            assert 0 <= cls < n_classes and len(values) == 4
+            assert all(0.0 <= v <= 1.0 for v in values)
+        if not anns:
+            label = tmp_path / "yolo/labels" / split / Path(im["file_name"]).with_suffix(".txt")
+            assert label.read_bytes() == b""
+        assert (tmp_path / "yolo/images" / split / im["file_name"]).read_bytes() == \
+            (dataset / "images" / split / im["file_name"]).read_bytes()
+    labels = list((tmp_path / "yolo/labels").rglob("*.txt"))
+    files = [p for p in (tmp_path / "yolo/images").rglob("*") if p.is_file()]
+    assert len(labels) == len(files) == images == result.images
+    assert result.labels == sum(len(c["annotations"]) for c in cocos.values())
+
+
+def test_an_image_without_annotations_gets_an_empty_label_file(handmade, tmp_path):
+    export_yolo(handmade, tmp_path / "yolo")
+    assert (tmp_path / "yolo/labels/train/000000002.txt").read_bytes() == b""
+    assert len((tmp_path / "yolo/labels/train/000000001.txt").read_text().splitlines()) == 4
+
+
+# --- (3) segments ----------------------------------------------------------------------------
+
+def _pixels(values: list[float], im: dict) -> np.ndarray:
+    return np.array(values).reshape(-1, 2) * [im["width"], im["height"]]
+
+
+def test_segment_polygons_lie_in_and_span_the_coco_bbox(dataset, tmp_path):
+    export_yolo(dataset, tmp_path / "yolo", segments=True)
+    checked = 0
+    for _, im, anns, rows in exported(dataset, tmp_path / "yolo"):
+        assert len(rows) == len(anns)
+        for ann, (cls, values) in zip(anns, rows):
+            assert len(values) >= 6 and len(values) % 2 == 0
+            assert all(0.0 <= v <= 1.0 for v in values)
+            points = _pixels(values, im)
+            x, y, w, h = ann["bbox"]
+            assert (points[:, 0] >= x - 1).all() and (points[:, 0] <= x + w + 1).all()
+            assert (points[:, 1] >= y - 1).all() and (points[:, 1] <= y + h + 1).all()
+            (px1, py1), (px2, py2) = points.min(axis=0), points.max(axis=0)
+            # Pixel-centre outline: each edge 0.5 px inside the box edge (+ 6-decimal rounding).
+            assert np.allclose([px1, py1, px2, py2], [x, y, x + w, y + h], atol=0.5 + 1e-3)
+            assert abs((px2 - px1) - w) <= 1 + 1e-3 and abs((py2 - py1) - h) <= 1 + 1e-3
+            checked += 1
+    assert checked > 0
+
+
+def _filled(values: list[float], im: dict) -> np.ndarray:
+    """Rasterize a polygon the way Ultralytics does (fillPoly), pixel centres at integers."""
+    canvas = np.zeros((im["height"], im["width"]), np.uint8)
+    points = np.round(_pixels(values, im) - 0.5).astype(np.int32)
+    cv2.fillPoly(canvas, [points], 1)
+    return canvas.astype(bool)
+
+
+def test_segment_polygons_cover_the_mask(dataset, tmp_path):
+    export_yolo(dataset, tmp_path / "yolo", segments=True)
+    for _, im, anns, rows in exported(dataset, tmp_path / "yolo"):
+        for ann, (_, values) in zip(anns, rows):
+            mask, filled = mask_of(ann["segmentation"]), _filled(values, im)
+            iou = (mask & filled).sum() / (mask | filled).sum()
+            assert iou >= (0.7 if ann["area"] >= 50 else 0.4), (ann["id"], iou)
+
+
+def test_segments_of_known_shapes(handmade, tmp_path):
+    export_yolo(handmade, tmp_path / "yolo", segments=True)
+    train = (tmp_path / "yolo/labels/train/000000001.txt").read_text().splitlines()
+    rect, disk, parts, corner = ([float(v) for v in line.split()[1:]] for line in train)
+    im = {"width": W, "height": H}
+    # A rectangle of pixels 5..14 x 3..9: its four corner pixels' centres.
+    assert np.allclose(_pixels(rect, im), [[5.5, 3.5], [5.5, 9.5], [14.5, 9.5], [14.5, 3.5]],
+                       atol=1e-3)  # 6 decimals
+    # Two parts, one polygon that covers both (joined by a zero-width bridge).
+    expected = _blank()
+    expected[20:27, 2:8] = True
+    expected[22:29, 12:17] = True
+    filled = _filled(parts, im)
+    assert (filled & expected).sum() == expected.sum()
+    assert (filled & ~expected).sum() <= 10  # only the bridge's pixels
+    # Touching the image corner: clipped into [0, 1], spanning to the last pixel centre.
+    assert max(corner) <= 1.0 and _pixels(corner, im)[:, 0].max() == pytest.approx(39.5, abs=1e-3)
+    # A 1-pixel line has no area as a contour: its COCO box outline is the mask exactly.
+    val = (tmp_path / "yolo/labels/val/000000003.txt").read_text().split()
+    assert val[0] == "0"
+    assert np.allclose(_pixels([float(v) for v in val[1:]], im),
+                       [[10, 15], [30, 15], [30, 16], [10, 16]], atol=1e-3)
+
+
+# --- (4) data.yaml -----------------------------------------------------------------------------
+
+def test_data_yaml_names_follow_coco_category_ids(dataset, tmp_path):
+    export_yolo(dataset, tmp_path / "yolo")
+    data = yaml.safe_load((tmp_path / "yolo/data.yaml").read_text())
+    categories = sorted(next(iter(coco_files(dataset).values()))["categories"],
+                        key=lambda c: c["id"])
+    assert data["names"] == {i: c["name"] for i, c in enumerate(categories)}
+    assert list(data) == ["path", "train", "val", *(["test"] if "test" in data else []), "names"]
+    assert data["path"] == os.path.abspath(tmp_path / "yolo")
+    for key in ("train", "val", "test"):
+        if key in data:
+            assert any((tmp_path / "yolo" / data[key]).iterdir())
+
+
+def test_data_yaml_splits(handmade, tabletop, tmp_path):
+    export_yolo(handmade, tmp_path / "hand")
+    hand = yaml.safe_load((tmp_path / "hand/data.yaml").read_text())
+    assert (hand["train"], hand["val"], "test" in hand) == ("images/train", "images/val", False)
+    assert hand["names"] == {0: "a", 1: "b"}
+    # tabletop's 8 images are two scenes, both drawn into train: val falls back to train.
+    splits = {s for s, c in coco_files(tabletop).items() if c["images"]}
+    export_yolo(tabletop, tmp_path / "table")
+    table = yaml.safe_load((tmp_path / "table/data.yaml").read_text())
+    assert table["val"] == ("images/val" if "val" in splits else "images/train")
+    assert sorted(p.name for p in (tmp_path / "table/images").iterdir()) == sorted(splits)
+
+
+# --- (5) the command line ----------------------------------------------------------------------
+
+def _simgen(*args: str | Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simgen", *map(str, args)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simgen: error: "), result.stderr
+    return lines[0]
+
+
+def test_cli_exports_and_prints_one_line(handmade, tmp_path):
+    result = _simgen("export", "yolo", handmade, "-o", tmp_path / "yolo", "--segments")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"simgen: exported 3 images (5 labels) to {tmp_path / 'yolo'}\n"
+    assert (tmp_path / "yolo/data.yaml").is_file()
+
+
+def test_cli_refuses_a_folder_that_is_not_a_dataset(tmp_path):
+    (tmp_path / "not_a_dataset/images").mkdir(parents=True)
+    for source in (tmp_path / "not_a_dataset", tmp_path / "missing"):
+        line = _one_error_line(_simgen("export", "yolo", source, "-o", tmp_path / "yolo"))
+        assert "not a simgen dataset" in line
+        assert not (tmp_path / "yolo").exists()
+
+
+def test_cli_refuses_a_non_empty_export_folder(handmade, tmp_path):
+    (tmp_path / "yolo").mkdir()
+    (tmp_path / "yolo/keep.txt").write_text("mine")
+    line = _one_error_line(_simgen("export", "yolo", handmade, "-o", tmp_path / "yolo"))
+    assert "not empty" in line
+    assert snapshot(tmp_path / "yolo") == {"keep.txt": b"mine"}
+
+
+def test_cli_copy_and_link_exclude_each_other(handmade, tmp_path):
+    result = _simgen("export", "yolo", handmade, "-o", tmp_path / "yolo", "--copy", "--link")
+    assert result.returncode == 2 and "not allowed with" in result.stderr
+    assert not (tmp_path / "yolo").exists()
+
+
+# --- (6) determinism, linking, nothing half-written ----------------------------------------------
+
+@pytest.mark.parametrize("segments", [False, True])
+def test_same_input_gives_the_same_bytes(tabletop, tmp_path, segments):
+    export_yolo(tabletop, tmp_path / "one", segments=segments)
+    export_yolo(tabletop, tmp_path / "two", segments=segments, link="copy")
+    one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
+    yaml_one, yaml_two = one.pop("data.yaml").splitlines(), two.pop("data.yaml").splitlines()
+    assert one == two
+    assert yaml_one[1:] == yaml_two[1:] and yaml_one[0].startswith(b"path: ")
+
+
+def test_images_are_hard_linked_unless_copy(handmade, tmp_path):
+    export_yolo(handmade, tmp_path / "linked")
+    export_yolo(handmade, tmp_path / "strict", link="link")
+    export_yolo(handmade, tmp_path / "copied", link="copy")
+    source = handmade / "images/train/000000001.png"
+    assert os.path.samefile(source, tmp_path / "linked/images/train/000000001.png")
+    assert os.path.samefile(source, tmp_path / "strict/images/train/000000001.png")
+    copied = tmp_path / "copied/images/train/000000001.png"
+    assert not os.path.samefile(source, copied) and copied.read_bytes() == source.read_bytes()
+
+
+def test_falls_back_to_copies_when_links_fail(handmade, tmp_path, monkeypatch):
+    def no_link(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(yolo.os, "link", no_link)
+    export_yolo(handmade, tmp_path / "yolo")
+    copied = tmp_path / "yolo/images/val/000000003.png"
+    assert copied.read_bytes() == (handmade / "images/val/000000003.png").read_bytes()
+    with pytest.raises(SimgenError, match="cannot hard-link"):
+        export_yolo(handmade, tmp_path / "strict", link="link")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["yolo"]
+
+
+def test_a_failure_midway_leaves_nothing(handmade, tmp_path, monkeypatch):
+    calls = []
+
+    def failing_write(path, data, durable=False):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_write(path, data, durable)
+
+    real_write = yolo.write_atomic
+    monkeypatch.setattr(yolo, "write_atomic", failing_write)
+    (tmp_path / "empty").mkdir()
+    for target in (tmp_path / "new", tmp_path / "empty"):
+        calls.clear()
+        with pytest.raises(OSError, match="No space"):
+            export_yolo(handmade, target)
+        assert len(calls) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+    assert not any((tmp_path / "empty").iterdir())
+
+
+def test_a_missing_image_is_refused_before_anything_is_written(handmade, tmp_path):
+    broken = write_handmade(tmp_path / "broken")
+    (broken / "images/val/000000003.png").unlink()
+    with pytest.raises(SimgenError, match="image file missing"):
+        export_yolo(broken, tmp_path / "yolo")
+    assert not (tmp_path / "yolo").exists()
+
+
+def test_the_export_folder_must_lie_outside_the_dataset(tmp_path):
+    dataset = write_handmade(tmp_path / "ds")
+    with pytest.raises(SimgenError, match="outside the dataset"):
+        export_yolo(dataset, dataset / "yolo")
+    assert not (dataset / "yolo").exists()

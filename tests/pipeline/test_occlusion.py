@@ -1,0 +1,77 @@
+"""Visibility, truncation and the amodal box, on scenes built so the answers are known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+import simgen
+from simgen.label import occlusion
+from tests.pipeline.test_camera_agreement import CUBE_URDF
+
+# Camera 2 m from the back cube, looking along +y; 200 x 150 px, vertical fov 30 degrees.
+HALF_WIDTH_AT_2M = float(99.5 / (75 / np.tan(np.radians(15))) * 2)  # frame half-width at 2 m
+
+
+def scene(tmp_path, cubes: list[tuple[float, float, float]], extra: str = "") -> dict:
+    (tmp_path / "cube.urdf").write_text(CUBE_URDF)
+    groups = "\n".join(
+        f"  - {{asset: cube.urdf, category: cube{i}, count: 1, orientation_deg: [0, 0, 0],\n"
+        f"     spawn: {{box: {{min: {list(c)}, max: {list(c)}}}}}}}"
+        for i, c in enumerate(cubes))
+    (tmp_path / "s.yaml").write_text(f"""
+name: occlusion
+image: {{width: 200, height: 150}}
+categories: [{", ".join(f"cube{i}" for i in range(len(cubes)))}]
+objects:
+{groups}
+camera:
+  fov_deg: 30
+  poses: [{{position: [0, -2, 0.3], look_at: [0, 0, 0.3]}}]
+settle: {{max_steps: 0}}
+labels: {{min_pixels: 1{extra}}}
+""")
+    out = tmp_path / "out"
+    simgen.generate(simgen.load_scenario(tmp_path / "s.yaml"), out, images=1, renderer="tiny")
+    data = json.loads((out / "annotations/instances_train.json").read_text())
+    return {a["category_id"]: a for a in data["annotations"]}
+
+
+def test_a_cube_hiding_half_of_another(tmp_path):
+    # Front cube 1.5 m away with its right edge at x = 0, on the back cube's centre line: it hides
+    # the back cube's left half (and, being nearer, more than its height).
+    labels = scene(tmp_path, [(0.0, 0.0, 0.3), (-0.05, -0.5, 0.3)])
+    back, front = labels[1], labels[2]
+    assert abs(back["visibility"] - 0.5) < 0.06
+    assert front["visibility"] == 1.0 and back["truncation"] == front["truncation"] == 0.0
+    x, y, w, h = back["bbox"]
+    ax, ay, aw, ah = back["bbox_amodal"]
+    assert abs(aw - 2 * w) <= 2 and ah == h          # the amodal box spans both halves
+    assert ax + aw == x + w and ax < x                # ... extending left, under the front cube
+    assert front["bbox_amodal"] == front["bbox"]
+
+
+def test_a_cube_half_out_of_the_frame(tmp_path):
+    labels = scene(tmp_path, [(-HALF_WIDTH_AT_2M, 0.0, 0.3)])
+    cube = labels[1]
+    assert abs(cube["truncation"] - 0.5) < 0.08
+    assert cube["visibility"] == 1.0
+    x, y, w, h = cube["bbox"]
+    assert x == 0 and cube["bbox_amodal"][0] < 0      # unclipped: it starts left of the image
+    assert cube["bbox_amodal"][0] + cube["bbox_amodal"][2] == x + w
+
+
+def test_min_visibility_leaves_out_the_half_hidden_cube(tmp_path):
+    labels = scene(tmp_path, [(0.0, 0.0, 0.3), (-0.05, -0.5, 0.3)],
+                   extra=", min_visibility: 0.7")
+    assert set(labels) == {2}
+
+
+def test_occlusion_pure_numbers():
+    alone = np.zeros((20, 30), bool)     # canvas with margins 10 (x) and 5 (y) around 10 x 10
+    alone[5:15, 5:15] = True             # 100 px, the left half outside the frame
+    facts = occlusion(visible_pixels=25, alone=alone, margin_x=10, margin_y=5, width=10, height=10)
+    assert facts.truncation == 0.5 and facts.visibility == 0.5
+    assert facts.bbox_amodal_xywh == (-5, 0, 10, 10)
+    assert occlusion(3, np.zeros((4, 4), bool), 1, 1, 2, 2) is None
