@@ -136,3 +136,20 @@ def pose_in_camera(cam_to_world: np.ndarray, position_m, quaternion_xyzw):
     R_wo = rotation_from_quaternion(quaternion_xyzw)
     position = R_wc.T @ (np.asarray(position_m, dtype=float) - t_wc)
     return tuple(float(v) for v in position), quaternion_from_rotation(R_wc.T @ R_wo)
+
+
+# Cuboid keypoints: the 8 corners of an object's 3D box (signs of x, y, z), then its centre.
+CUBOID_SIGNS = [(sx, sy, sz) for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)]
+CUBOID_KEYPOINT_NAMES = [f"corner_{'xX'[sx > 0]}{'yY'[sy > 0]}{'zZ'[sz > 0]}"
+                         for sx, sy, sz in CUBOID_SIGNS] + ["centre"]
+# The 12 box edges, as COCO skeletons give them: 1-based keypoint index pairs.
+CUBOID_SKELETON = [[i + 1, j + 1] for i in range(8) for j in range(i + 1, 8)
+                   if sum(a != b for a, b in zip(CUBOID_SIGNS[i], CUBOID_SIGNS[j])) == 1]
+
+
+def cuboid_points(center_local_m, size_m) -> np.ndarray:
+    """The 8 corners then the centre of a box, in the body frame (9 x 3)."""
+    half = np.asarray(size_m, dtype=float) / 2.0
+    center = np.asarray(center_local_m, dtype=float)
+    corners = center + np.array(CUBOID_SIGNS, dtype=float) * half
+    return np.vstack([corners, center])

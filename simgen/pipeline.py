@@ -30,6 +30,10 @@ from simgen.scenario.schema import SplitSpec
 from simgen.seeding import generator, scene_streams
 
 IMAGE_TAG = f"synthetic image, made by simgen {__version__}"
+# A box corner counts as hidden when the rendered depth at its pixel is nearer than its own by
+# more than this (plus 1% of its distance): the corner's own surface, seen at the nearest pixel
+# centre, can be a little in front of it.
+KEYPOINT_DEPTH_TOL_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,9 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
                 "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
                                "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
                 "pose_cam": _pose_cam(camera, facts),
+                "box3d": {"center_local_m": list(facts.box_center_local_m),
+                          "size_m": list(facts.box_size_m)},
+                **_cuboid_keypoints(camera, facts, frame.depth_m),
                 "physics": facts.to_json(),
             })
         images.append({"image": {
@@ -146,6 +153,36 @@ def _pose_cam(camera: Any, facts: Any) -> dict[str, list[float]]:
                                                    facts.quaternion_xyzw)
     return {"position_m": [round(v, 9) for v in position],
             "quaternion_xyzw": [round(v, 9) for v in quaternion]}
+
+
+def _cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> dict[str, Any]:
+    """COCO keypoints of the object's 3D box (8 corners, centre): x, y in pixels (pixel centres
+    at integers, as K), v = 2 visible, 1 hidden (the rendered depth at its pixel is nearer than
+    the point: something, the object itself included, covers it; always so for the centre),
+    0 outside the image."""
+    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
+                                                   facts.quaternion_xyzw)
+    R = geometry.rotation_from_quaternion(quaternion)
+    points = geometry.cuboid_points(facts.box_center_local_m, facts.box_size_m) @ R.T + position
+    height, width = depth_m.shape
+    flat = []
+    for index, (x, y, z) in enumerate(points):
+        if z <= 0:
+            flat += [0.0, 0.0, 0]
+            continue
+        u, v = (camera.K_array @ np.array([x, y, z]))[:2] / z
+        col, row = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
+        if not (0 <= col < width and 0 <= row < height):
+            flag = 0
+        elif index == 8:
+            flag = 1
+        else:
+            # Hidden only when something nearer covers it: at a corner's pixel the render often
+            # sees past the silhouette, onto what lies behind.
+            seen = float(depth_m[row, col])
+            flag = 1 if seen < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
+        flat += [round(float(u), 3), round(float(v), 3), flag] if flag else [0.0, 0.0, 0]
+    return {"keypoints": flat, "num_keypoints": sum(1 for f in flat[2::3] if f > 0)}
 
 
 def plan_scenes(images: int, views_per_scene: int,

@@ -105,7 +105,10 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
 
     Annotation ids are assigned here, 1..N per file in image-id order. Returns the counts.
     """
-    coco_categories = [{"id": i, "name": name, "supercategory": "object"}
+    from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
+
+    coco_categories = [{"id": i, "name": name, "supercategory": "object",
+                        "keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON}
                        for i, name in enumerate(categories, start=1)]
     per_split: dict[str, dict[str, list]] = {s: {"images": [], "annotations": []} for s in splits}
     for record in read_scene_records(out):

@@ -48,6 +48,8 @@ class BodyFacts:
     settled: bool
     penetration_m: float      # deepest overlap with any other body (0 if none)
     rests_on: str | None      # name of the supporting body: a static's name, object:<i>, ...
+    box_center_local_m: tuple[float, float, float] = (0.0, 0.0, 0.0)  # 3D box in body frame
+    box_size_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def to_json(self) -> dict:
         return {"settled": self.settled, "speed_mps": round(self.speed_mps, 6),
@@ -328,8 +330,22 @@ class World:
         if support:
             best = max(sorted(support), key=lambda b: support[b])
             rests_on = self._names.get(best, f"body:{best}")
+        center, size = self._local_box(uid, position, orientation)
         return BodyFacts(tuple(position), tuple(orientation), speed, spin,
-                         max(speed, spin) < threshold, penetration, rests_on)
+                         max(speed, spin) < threshold, penetration, rests_on, center, size)
+
+    def _local_box(self, uid: int, position, orientation):
+        """Centre (in the body frame) and size of the body's axis-aligned box at identity
+        orientation, from its collision shapes (PyBullet pads these by a millimetre or so).
+        The body is put back exactly where it was; no step runs in between."""
+        p, cid = self.p, self.client
+        p.resetBasePositionAndOrientation(uid, (0.0, 0.0, PARKED_Z_M), (0, 0, 0, 1),
+                                          physicsClientId=cid)
+        lo, hi = self._aabb(uid)
+        p.resetBasePositionAndOrientation(uid, position, orientation, physicsClientId=cid)
+        center = (lo + hi) / 2.0 - np.array([0.0, 0.0, PARKED_Z_M])
+        return (tuple(round(float(v), 6) for v in center),
+                tuple(round(float(v), 6) for v in hi - lo))
 
     def _speeds(self, uid: int) -> tuple[float, float]:
         linear, angular = self.p.getBaseVelocity(uid, physicsClientId=self.client)

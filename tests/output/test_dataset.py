@@ -211,10 +211,13 @@ def test_finalize_coco_train(finalized):
     assert [a["tag"] for a in anns] == ["a1", "b1", "b2", "d1", "d2"]
     assert all(list(a)[0] == "id" for a in anns)
     assert anns[1] == {"id": 2, **_ann(2, 1, "b1")}
+    from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
+
+    cuboid = {"keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON}
     assert coco["categories"] == [
-        {"id": 1, "name": "bolt", "supercategory": "object"},
-        {"id": 2, "name": "nut", "supercategory": "object"},
-        {"id": 3, "name": "gear", "supercategory": "object"},
+        {"id": 1, "name": "bolt", "supercategory": "object", **cuboid},
+        {"id": 2, "name": "nut", "supercategory": "object", **cuboid},
+        {"id": 3, "name": "gear", "supercategory": "object", **cuboid},
     ]
 
 

@@ -58,3 +58,41 @@ def test_depth_instances_and_camera_pose_agree_with_the_render(tmp_path):
         # ... and at the depths the depth image holds (mm, to the millimetre).
         z = cam_points[:, 2]
         assert z.min() * 1000 - 1 <= depth[mask].min() and depth[mask].max() <= z.max() * 1000 + 1
+
+
+def test_cuboid_keypoints_of_a_known_cube(tmp_path):
+    scenario = simgen.load_scenario(cube_scenario(tmp_path, "fov_deg: 50"))
+    out = tmp_path / "out"
+    simgen.generate(scenario, out, images=3, renderer="tiny")
+    data = json.loads((out / "annotations/instances_train.json").read_text())
+    category = data["categories"][0]
+    assert category["keypoints"] == geometry.CUBOID_KEYPOINT_NAMES
+    assert len(category["skeleton"]) == 12
+    for ann in data["annotations"]:
+        image = next(im for im in data["images"] if im["id"] == ann["image_id"])
+        box = ann["box3d"]
+        assert np.allclose(box["size_m"], [2 * CUBE_HALF_M] * 3, atol=2.5e-3)
+        assert np.allclose(box["center_local_m"], 0, atol=1e-3)
+        K = np.array(image["camera"]["K"])
+        pose = ann["pose_cam"]
+        R = geometry.rotation_from_quaternion(pose["quaternion_xyzw"])
+        truth = geometry.cuboid_points([0, 0, 0], [2 * CUBE_HALF_M] * 3) @ R.T + pose["position_m"]
+        uv = truth @ K.T
+        uv = uv[:, :2] / uv[:, 2:]
+        kps = np.array(ann["keypoints"]).reshape(9, 3)
+        assert (kps[:, 2] > 0).all() and ann["num_keypoints"] == 9   # all in frame
+        assert np.allclose(kps[:, :2], uv, atol=0.3)                  # 1 mm of padding: < 0.3 px
+        flags = kps[:8, 2]
+        assert kps[8, 2] == 1                                         # the centre is never seen
+        assert flags[np.argmin(truth[:8, 2])] == 2                    # nearest corner: visible
+        assert flags[np.argmax(truth[:8, 2])] == 1                    # farthest: hidden by the cube
+        assert 4 <= (flags == 2).sum() <= 7
+
+
+def test_keypoints_outside_the_frame_are_flagged_zero(tmp_path):
+    from tests.pipeline.test_occlusion import HALF_WIDTH_AT_2M, scene
+
+    cube = scene(tmp_path, [(-HALF_WIDTH_AT_2M, 0.0, 0.3)])[1]
+    flags = cube["keypoints"][2::3]
+    assert flags.count(0) == 4 and cube["num_keypoints"] == 5   # the left four corners are out
+    assert all(x == 0.0 for x, f in zip(cube["keypoints"][0::3], flags) if f == 0)
