@@ -1,9 +1,9 @@
 """The unit of work (`run_scene`) and a whole run (`generate`).
 
 A scene is a pure function of (scenario, seed, scene_index): image index i belongs to scene
-i // views_per_scene, view i % views_per_scene, and every random draw comes from
-SeedSequence([seed, scene_index]). So any subset of images, in any order, on any worker, gives
-the same bytes as the same images of a full run.
+i // (views_per_scene * per_view), its view and augmented variant follow from the rest, and
+every random draw comes from SeedSequence([seed, scene_index]). So any subset of images, in any
+order, on any worker, gives the same bytes as the same images of a full run.
 """
 
 from __future__ import annotations
@@ -64,81 +64,222 @@ def active_splits(splits: SplitSpec) -> list[str]:
 
 
 def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
-              views: Sequence[int], image_format: str = "png") -> SceneOutput:
-    """Sample, settle, render the given views, label and encode one scene."""
+              items: Sequence[tuple[int, int]] | Sequence[int],
+              image_format: str = "png") -> SceneOutput:
+    """Sample, settle, render, label (and augment) and encode one scene's images.
+
+    `items` are (view, variant) pairs; a plain view index means variant 0. Each view is
+    rendered once; its `augment.per_view` variants are augmented copies of that render."""
     spec = scenario.spec
+    per_view = spec.augment.per_view if spec.augment else 1
+    augmenter = _augmenter(spec.augment.pipeline) if spec.augment else None
     streams = scene_streams(seed, scene_index)
     sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
     split = choose_split(spec.splits, generator(streams.split))
+    # One seed sequence per (view, variant), spawned in a fixed order whatever is rendered.
+    variant_seqs = [view_ss.spawn(per_view) for view_ss in streams.views.spawn(spec.views_per_scene)]
     settled = world.settle(sample, spec.settle)
-    labeled = sample.labeled
-    categories = {i: body.category_id for i, body in enumerate(labeled, start=1)}
-    scene_params = sample.provenance()
-    physics = settled.provenance()
+    context = _SceneContext(scenario, seed, scene_index, split, sample, settled, renderer)
     files, images = [], []
-    for view in views:
-        camera = sample.views[view]
-        frame = renderer.render(settled, camera, sample.light)
-        image_id = scene_index * spec.views_per_scene + view + 1
-        file_name = ds.image_file_name(image_id, image_format)
-        files.append((f"images/{split}/{file_name}", encode_image(frame.rgb, image_format, IMAGE_TAG)))
-        extra_files = {}
-        png_name = ds.image_file_name(image_id, "png")
-        if spec.outputs.depth:
-            extra_files["depth_file"] = f"depth/{split}/{png_name}"
-            files.append((extra_files["depth_file"],
-                          encode_png16(depth_mm(frame.depth_m, camera.far_m), IMAGE_TAG)))
-        if spec.outputs.instance_ids:
-            extra_files["instances_file"] = f"instances/{split}/{png_name}"
-            files.append((extra_files["instances_file"],
-                          encode_png16(frame.instance_map.astype(np.uint16), IMAGE_TAG)))
-        annotations = []
-        for label in annotate(frame.instance_map, categories, spec.labels.min_pixels):
-            body = labeled[label.instance_id - 1]
-            facts = settled.labeled[label.instance_id - 1]
-            is_object = label.instance_id <= len(sample.objects)
-            occluded = {}
-            if spec.labels.occlusion == "exact":
-                # Half the image on every side catches most of what leaves the frame.
-                mx, my = camera.width // 2, camera.height // 2
-                alone = renderer.render_alone(settled.labeled_body_ids[label.instance_id - 1],
-                                              camera, mx, my)
-                facts_occ = occlusion(label.area, alone, mx, my, camera.width, camera.height)
-                if facts_occ is not None:
-                    if facts_occ.visibility < spec.labels.min_visibility:
-                        continue
-                    occluded = {"visibility": facts_occ.visibility,
-                                "truncation": facts_occ.truncation,
-                                "bbox_amodal": list(facts_occ.bbox_amodal_xywh)}
-            annotations.append({
-                "image_id": image_id, "category_id": label.category_id,
-                "bbox": list(label.bbox_xywh), "area": label.area,
-                "segmentation": label.segmentation, "iscrowd": 0,
-                ("object_index" if is_object else "robot_index"):
-                    label.instance_id - 1 if is_object else body.group_index,
-                "instance_id": label.instance_id,   # its value in the instance-id PNG
-                **occluded,
-                "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
-                               "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
-                "pose_cam": _pose_cam(camera, facts),
-                "box3d": {"center_local_m": list(facts.box_center_local_m),
-                          "size_m": list(facts.box_size_m)},
-                **_cuboid_keypoints(camera, facts, frame.depth_m),
-                "physics": facts.to_json(),
-            })
-        images.append({"image": {
-            "id": image_id, "file_name": file_name, "width": camera.width, "height": camera.height,
-            **extra_files,
-            "camera": {"K": [list(r) for r in camera.K],
-                       "cam_to_world": [list(r) for r in camera.cam_to_world],
-                       "near_m": camera.near_m, "far_m": camera.far_m, **camera.params},
-            "provenance": {"scenario": scenario.name, "scenario_sha256": scenario.sha256,
-                           "seed": seed, "scene_index": scene_index, "view_index": view,
-                           "split": split, "renderer": renderer.name,
-                           "scene": scene_params, "physics": physics},
-        }, "annotations": annotations})
+    rendered: dict[int, _Render] = {}
+    for item in items:
+        view, variant = (item, 0) if isinstance(item, int) else item
+        if view not in rendered:
+            rendered[view] = _render_view(context, view)
+        aug_seed = int(variant_seqs[view][variant].generate_state(1)[0])
+        image_files, record = _make_image(context, rendered[view], view, variant, per_view,
+                                          augmenter, aug_seed, image_format)
+        files += image_files
+        images.append(record)
     return SceneOutput(scene_index, files, {"scene_index": scene_index, "split": split,
                                             "images": images})
+
+
+@dataclass(frozen=True)
+class _SceneContext:
+    scenario: Scenario
+    seed: int
+    scene_index: int
+    split: str
+    sample: Any
+    settled: Any
+    renderer: Any
+
+    @property
+    def categories(self) -> dict[int, int]:
+        return {i: body.category_id for i, body in enumerate(self.sample.labeled, start=1)}
+
+
+@dataclass(frozen=True)
+class _Render:
+    """One rendered view and what is known of each labeled instance in it, before augmenting."""
+
+    frame: Any
+    keypoints: np.ndarray                       # (labeled, 9, 3): x, y, flag
+    alone_in_frame: dict[int, np.ndarray]       # instance id -> its mask alone, in the frame
+    occlusion: dict[int, Any]                   # instance id -> label.Occlusion
+
+
+def _render_view(ctx: _SceneContext, view: int) -> _Render:
+    spec = ctx.scenario.spec
+    camera = ctx.sample.views[view]
+    frame = ctx.renderer.render(ctx.settled, camera, ctx.sample.light)
+    keypoints = np.zeros((len(ctx.sample.labeled), 9, 3))
+    for index, facts in enumerate(ctx.settled.labeled):
+        if facts is not None:
+            keypoints[index] = _cuboid_keypoints(camera, facts, frame.depth_m)
+    alone_in_frame, occluded = {}, {}
+    if spec.labels.occlusion == "exact":
+        # Half the image on every side catches most of what leaves the frame.
+        mx, my = camera.width // 2, camera.height // 2
+        for label in annotate(frame.instance_map, ctx.categories, 1):
+            uid = ctx.settled.labeled_body_ids[label.instance_id - 1]
+            alone = ctx.renderer.render_alone(uid, camera, mx, my)
+            facts = occlusion(label.area, alone, mx, my, camera.width, camera.height)
+            if facts is not None:
+                occluded[label.instance_id] = facts
+                alone_in_frame[label.instance_id] = alone[my:my + camera.height, mx:mx + camera.width]
+    return _Render(frame, keypoints, alone_in_frame, occluded)
+
+
+def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, per_view: int,
+                augmenter: Any, aug_seed: int, image_format: str) -> tuple[list, dict]:
+    spec = ctx.scenario.spec
+    camera, frame = ctx.sample.views[view], render.frame
+    image_id = (ctx.scene_index * spec.views_per_scene + view) * per_view + variant + 1
+    rgb, instance_map, keypoints = frame.rgb, frame.instance_map, render.keypoints.copy()
+    depth = depth_mm(frame.depth_m, camera.far_m) if spec.outputs.depth else None
+    alone_in_frame, augmented = render.alone_in_frame, None
+    if augmenter is not None:
+        result = augmenter.apply(rgb, instance_map, keypoints[:, :, :2].reshape(-1, 2), aug_seed)
+        rgb, instance_map = result.rgb, result.instance_map
+        keypoints = _moved_keypoints(keypoints, result.keypoints_xy, instance_map.shape)
+        # The same seed applies the same transform to every per-pixel layer (nearest-neighbour).
+        no_points = np.zeros((0, 2))
+        alone_in_frame = {i: augmenter.apply(frame.rgb, m.astype(np.int32), no_points,
+                                             aug_seed).instance_map > 0
+                          for i, m in render.alone_in_frame.items()}
+        if depth is not None:
+            depth = augmenter.apply(frame.rgb, depth.astype(np.int32), no_points,
+                                    aug_seed).instance_map.astype(np.uint16)
+        augmented = {"variant": variant, "render_id": ctx.scene_index * spec.views_per_scene + view + 1,
+                     "seed": aug_seed, "replay": result.replay}
+    height, width = instance_map.shape
+    split = ctx.split
+    file_name = ds.image_file_name(image_id, image_format)
+    files = [(f"images/{split}/{file_name}", encode_image(rgb, image_format, IMAGE_TAG))]
+    extra_files = {}
+    png_name = ds.image_file_name(image_id, "png")
+    if depth is not None:
+        extra_files["depth_file"] = f"depth/{split}/{png_name}"
+        files.append((extra_files["depth_file"], encode_png16(depth, IMAGE_TAG)))
+    if spec.outputs.instance_ids:
+        extra_files["instances_file"] = f"instances/{split}/{png_name}"
+        files.append((extra_files["instances_file"],
+                      encode_png16(instance_map.astype(np.uint16), IMAGE_TAG)))
+    annotations = []
+    for label in annotate(instance_map, ctx.categories, spec.labels.min_pixels):
+        occluded = _occlusion_fields(render, label, alone_in_frame, augmented is not None)
+        if occluded and occluded["visibility"] < spec.labels.min_visibility:
+            continue
+        annotations.append(_annotation(ctx, camera, label, image_id, occluded,
+                                       keypoints[label.instance_id - 1]))
+    provenance = {"scenario": ctx.scenario.name, "scenario_sha256": ctx.scenario.sha256,
+                  "seed": ctx.seed, "scene_index": ctx.scene_index, "view_index": view,
+                  "split": split, "renderer": ctx.renderer.name,
+                  "scene": ctx.sample.provenance(), "physics": ctx.settled.provenance()}
+    if augmented is not None:
+        provenance["augment"] = augmented
+    record = {"image": {
+        "id": image_id, "file_name": file_name, "width": width, "height": height,
+        **extra_files,
+        "camera": {"K": [list(r) for r in camera.K],
+                   "cam_to_world": [list(r) for r in camera.cam_to_world],
+                   "near_m": camera.near_m, "far_m": camera.far_m, **camera.params},
+        "provenance": provenance,
+    }, "annotations": annotations}
+    return files, record
+
+
+def _occlusion_fields(render: _Render, label: Any, alone_in_frame: dict[int, np.ndarray],
+                      augmented: bool) -> dict[str, Any]:
+    """visibility, truncation, bbox_amodal of a label (empty when occlusion is off).
+
+    Unaugmented: exact, from the object rendered alone. After augmentation: visibility is exact
+    (visible pixels over the augmented alone mask); truncation is carried over as
+    1 - (1 - t) * (in-frame silhouette after / before), exact for transforms that keep scale
+    (flips, rotations, crops, shifts); the amodal box is that of the augmented in-frame
+    silhouette, so it is clipped to the image."""
+    facts = render.occlusion.get(label.instance_id)
+    if facts is None:
+        return {}
+    if not augmented:
+        return {"visibility": facts.visibility, "truncation": facts.truncation,
+                "bbox_amodal": list(facts.bbox_amodal_xywh)}
+    mask = alone_in_frame[label.instance_id]
+    after, before = int(np.count_nonzero(mask)), int(np.count_nonzero(render.alone_in_frame[label.instance_id]))
+    if after == 0:
+        return {}
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    kept = min(1.0, after / before) if before else 1.0
+    return {"visibility": round(min(1.0, label.area / after), 6),
+            "truncation": round(min(1.0, max(0.0, 1.0 - (1.0 - facts.truncation) * kept)), 6),
+            "bbox_amodal": [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0]) + 1,
+                            int(rows[-1] - rows[0]) + 1]}
+
+
+def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
+                occluded: dict[str, Any], keypoints: np.ndarray) -> dict[str, Any]:
+    body = ctx.sample.labeled[label.instance_id - 1]
+    facts = ctx.settled.labeled[label.instance_id - 1]
+    is_object = label.instance_id <= len(ctx.sample.objects)
+    flat = []
+    for x, y, flag in keypoints:
+        flat += [round(float(x), 3), round(float(y), 3), int(flag)] if flag else [0.0, 0.0, 0]
+    return {
+        "image_id": image_id, "category_id": label.category_id,
+        "bbox": list(label.bbox_xywh), "area": label.area,
+        "segmentation": label.segmentation, "iscrowd": 0,
+        ("object_index" if is_object else "robot_index"):
+            label.instance_id - 1 if is_object else body.group_index,
+        "instance_id": label.instance_id,   # its value in the instance-id PNG
+        **occluded,
+        "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
+                       "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
+        "pose_cam": _pose_cam(camera, facts),
+        "box3d": {"center_local_m": list(facts.box_center_local_m),
+                  "size_m": list(facts.box_size_m)},
+        "keypoints": flat, "num_keypoints": sum(1 for f in flat[2::3] if f > 0),
+        "physics": facts.to_json(),
+    }
+
+
+def _moved_keypoints(keypoints: np.ndarray, moved_xy: np.ndarray,
+                     shape: tuple[int, int]) -> np.ndarray:
+    """Keypoints after augmentation: new positions, flag 0 where they left the image."""
+    height, width = shape
+    out = keypoints.copy()
+    out[:, :, :2] = moved_xy.reshape(keypoints.shape[0], 9, 2)
+    x, y = out[:, :, 0], out[:, :, 1]
+    lost = ~np.isfinite(x) | ~np.isfinite(y) | (x < -0.5) | (y < -0.5) | (x >= width - 0.5) | (y >= height - 0.5)
+    out[lost] = 0.0
+    out[keypoints[:, :, 2] == 0] = 0.0
+    return out
+
+
+_AUGMENTERS: dict[str, Any] = {}
+
+
+def _augmenter(pipeline: dict) -> Any:
+    """One Augmenter per pipeline per process (building one costs more than applying it)."""
+    import json
+
+    from simgen.augment import Augmenter
+
+    key = json.dumps(pipeline, sort_keys=True)
+    if key not in _AUGMENTERS:
+        _AUGMENTERS[key] = Augmenter(pipeline)
+    return _AUGMENTERS[key]
 
 
 def depth_mm(depth_m: np.ndarray, far_m: float) -> np.ndarray:
@@ -155,46 +296,46 @@ def _pose_cam(camera: Any, facts: Any) -> dict[str, list[float]]:
             "quaternion_xyzw": [round(v, 9) for v in quaternion]}
 
 
-def _cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> dict[str, Any]:
-    """COCO keypoints of the object's 3D box (8 corners, centre): x, y in pixels (pixel centres
-    at integers, as K), v = 2 visible, 1 hidden (the rendered depth at its pixel is nearer than
-    the point: something, the object itself included, covers it; always so for the centre),
-    0 outside the image."""
+def _cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> np.ndarray:
+    """Keypoints of the object's 3D box (8 corners, centre) as a 9 x 3 array: x, y in pixels
+    (pixel centres at integers, as K), flag 2 visible, 1 hidden (the rendered depth at its pixel
+    is nearer than the point: something, the object itself included, covers it; always so for
+    the centre), 0 outside the image (x, y then 0)."""
     position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
                                                    facts.quaternion_xyzw)
     R = geometry.rotation_from_quaternion(quaternion)
     points = geometry.cuboid_points(facts.box_center_local_m, facts.box_size_m) @ R.T + position
     height, width = depth_m.shape
-    flat = []
+    out = np.zeros((9, 3))
     for index, (x, y, z) in enumerate(points):
         if z <= 0:
-            flat += [0.0, 0.0, 0]
             continue
         u, v = (camera.K_array @ np.array([x, y, z]))[:2] / z
         col, row = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
         if not (0 <= col < width and 0 <= row < height):
-            flag = 0
-        elif index == 8:
+            continue
+        if index == 8:
             flag = 1
         else:
             # Hidden only when something nearer covers it: at a corner's pixel the render often
             # sees past the silhouette, onto what lies behind.
-            seen = float(depth_m[row, col])
-            flag = 1 if seen < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
-        flat += [round(float(u), 3), round(float(v), 3), flag] if flag else [0.0, 0.0, 0]
-    return {"keypoints": flat, "num_keypoints": sum(1 for f in flat[2::3] if f > 0)}
+            flag = 1 if float(depth_m[row, col]) < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
+        out[index] = (u, v, flag)
+    return out
 
 
-def plan_scenes(images: int, views_per_scene: int,
-                image_ids: tuple[int, int] | None = None) -> list[tuple[int, list[int]]]:
-    """(scene index, views to render) for images 1..images, or only ids first..last."""
+def plan_scenes(images: int, views_per_scene: int, image_ids: tuple[int, int] | None = None,
+                per_view: int = 1) -> list[tuple[int, list[tuple[int, int]]]]:
+    """(scene index, (view, variant) pairs) for images 1..images, or only ids first..last."""
     first, last = image_ids if image_ids else (1, images)
     if not 1 <= first <= last <= images:
         raise SimgenError(f"--image-ids must satisfy 1 <= first <= last <= {images} "
                           f"(got {first}..{last})")
     plan: dict[int, list[int]] = {}
     for index in range(first - 1, last):
-        plan.setdefault(index // views_per_scene, []).append(index % views_per_scene)
+        per_scene = views_per_scene * per_view
+        rest = index % per_scene
+        plan.setdefault(index // per_scene, []).append((rest // per_view, rest % per_view))
     return sorted(plan.items())
 
 
@@ -219,7 +360,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     if image_format not in FORMATS:
         raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
     spec = scenario.spec
-    plan = plan_scenes(images, spec.views_per_scene, image_ids)
+    plan = plan_scenes(images, spec.views_per_scene, image_ids,
+                       spec.augment.per_view if spec.augment else 1)
     out = Path(out)
     ds.check_output(out, overwrite)
     created = not out.exists()
@@ -275,7 +417,7 @@ def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, 
         "seed": seed,
         "images_requested": images,
         "image_ids": list(image_ids) if image_ids else None,
-        "scenes": math.ceil(images / scenario.spec.views_per_scene),
+        "scenes": math.ceil(images / scenario.spec.images_per_scene),
         "renderer": renderer,
         "image_format": image_format,
     }

@@ -238,6 +238,22 @@ class OutputSpec(_Model):
     instance_ids: bool = False   # instances/<split>/<id>.png: uint16, annotation instance_id
 
 
+class AugmentSpec(_Model):
+    """An albumentations pipeline applied to every render: albumentations' own serialized form
+    (`A.to_dict`) or the short list form `[{HorizontalFlip: {p: 0.5}}, ...]`. Validated at
+    load; stored (and hashed) in its canonical serialized form."""
+
+    pipeline: Union[list, dict]
+    per_view: int = Field(default=1, ge=1, le=64)   # augmented variants of each render
+
+    @field_validator("pipeline")
+    @classmethod
+    def _valid(cls, value: Union[list, dict]) -> dict:
+        from simgen.augment import validate_pipeline  # albumentations loads only when used
+
+        return validate_pipeline(value)
+
+
 class PlacementSpec(_Model):
     """Collision-free placement: candidate poses tried per object (and per robot) before
     giving up; a bounded number, so an impossible scene fails fast instead of hanging."""
@@ -267,6 +283,11 @@ class ScenarioSpec(_Model):
     labels: LabelSpec = LabelSpec()
     placement: PlacementSpec = PlacementSpec()
     outputs: OutputSpec = OutputSpec()
+    augment: Optional[AugmentSpec] = None
+
+    @property
+    def images_per_scene(self) -> int:
+        return self.views_per_scene * (self.augment.per_view if self.augment else 1)
 
     @field_validator("categories")
     @classmethod
