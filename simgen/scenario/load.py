@@ -83,6 +83,8 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         if group.category not in spec.categories:
             raise fail(("objects", index, "category"),
                        f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
+    if spec.augment is not None:
+        _try_augment(spec, fail)
     if not spec.camera.poses and spec.camera.distance_m is None:
         raise fail(("camera", "distance_m"), "required key is missing")
     for index, robot in enumerate(spec.robots):
@@ -143,6 +145,24 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         robot_joints[index] = joints
     return Scenario(spec, name, file_sha256, tuple(overrides), asset_paths, asset_choices,
                     robot_joints)
+
+
+def _try_augment(spec: ScenarioSpec, fail: Any) -> None:
+    """Apply the pipeline once to a blank image of the scenario's size: a crop larger than the
+    image, say, is an error now rather than mid-run."""
+    import numpy as np
+
+    from simgen.augment import Augmenter
+
+    height, width = spec.image.height, spec.image.width
+    try:
+        Augmenter(spec.augment.pipeline).apply(np.zeros((height, width, 3), np.uint8),
+                                               np.zeros((height, width), np.int32),
+                                               np.zeros((0, 2)), seed=0)
+    except Exception as err:  # whatever albumentations raises, it is this pipeline at this size
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise fail(("augment", "pipeline"),
+                   f"cannot be applied to {width}x{height} images: {message}") from None
 
 
 # --- overrides ---------------------------------------------------------------------------------

@@ -86,3 +86,13 @@ def test_one_augmented_image_alone_equals_the_same_image_of_a_full_run(make_data
     assert path.name == "000000006.png"
     assert path.read_bytes() == (full / path.relative_to(alone)).read_bytes()
     assert annotations(alone)[6] == annotations(full)[6]
+
+
+def test_a_pipeline_that_cannot_apply_at_the_image_size_fails_at_load():
+    import pytest
+
+    import simgen
+
+    with pytest.raises(simgen.ScenarioError) as err:
+        simgen.load_scenario(TABLETOP, SMALL + ["augment={pipeline: [{RandomCrop: {height: 500, width: 100}}]}"])
+    assert "augment.pipeline" in str(err.value) and "cannot be applied to 160x120 images" in str(err.value)
