@@ -227,8 +227,9 @@ class LabelSpec(_Model):
     # Objects seen less than this fraction of themselves (occlusion) are left out.
     min_visibility: Probability = 0.0
     # exact: render each visible object alone (on a canvas enlarged to catch what leaves the
-    # frame) for visibility, truncation and the amodal box; off: none of the three.
-    occlusion: Literal["exact", "off"] = "exact"
+    # frame) for visibility, truncation and the amodal box; none: none of the three. (Not
+    # "off": YAML reads an unquoted off as false.)
+    occlusion: Literal["exact", "none"] = "exact"
 
 
 class OutputSpec(_Model):
