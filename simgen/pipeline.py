@@ -69,9 +69,9 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     """Sample, settle, render, label (and augment) and encode one scene's images.
 
     `items` are (view, variant) pairs; a plain view index means variant 0. Each view is
-    rendered once; its `augment.per_view` variants are augmented copies of that render."""
+    rendered once; its `augment.augmentations_per_view` variants are augmented copies of that render."""
     spec = scenario.spec
-    per_view = spec.augment.per_view if spec.augment else 1
+    per_view = spec.augment.augmentations_per_view if spec.augment else 1
     augmenter = _augmenter(spec.augment.pipeline) if spec.augment else None
     streams = scene_streams(seed, scene_index)
     sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
@@ -361,7 +361,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
     spec = scenario.spec
     plan = plan_scenes(images, spec.views_per_scene, image_ids,
-                       spec.augment.per_view if spec.augment else 1)
+                       spec.augment.augmentations_per_view if spec.augment else 1)
     out = Path(out)
     ds.check_output(out, overwrite)
     created = not out.exists()

@@ -245,7 +245,7 @@ class AugmentSpec(_Model):
     load; stored (and hashed) in its canonical serialized form."""
 
     pipeline: Union[list, dict]
-    per_view: int = Field(default=1, ge=1, le=64)   # augmented variants of each render
+    augmentations_per_view: int = Field(default=1, ge=1, le=64)   # augmented images per render
 
     @field_validator("pipeline")
     @classmethod
@@ -288,7 +288,7 @@ class ScenarioSpec(_Model):
 
     @property
     def images_per_scene(self) -> int:
-        return self.views_per_scene * (self.augment.per_view if self.augment else 1)
+        return self.views_per_scene * (self.augment.augmentations_per_view if self.augment else 1)
 
     @field_validator("categories")
     @classmethod

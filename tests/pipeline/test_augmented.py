@@ -13,7 +13,7 @@ COLOUR_ONLY = ("augment={pipeline: [{RandomBrightnessContrast: {p: 1}}, "
                "{HueSaturationValue: {p: 1}}, {GaussNoise: {p: 1}}]}")
 GEOMETRIC = ("augment={pipeline: [{HorizontalFlip: {p: 0.5}}, {Rotate: {limit: [-30, 30], p: 1}}, "
              "{Affine: {scale: [0.8, 1.2], translate_percent: [-0.1, 0.1], p: 0.7}}, "
-             "{RandomCrop: {height: 100, width: 140, p: 1}}], per_view: 2}")
+             "{RandomCrop: {height: 100, width: 140, p: 1}}], augmentations_per_view: 2}")
 FLIP = "augment={pipeline: [{HorizontalFlip: {p: 1}}]}"
 
 
