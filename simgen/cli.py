@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "dataset; their bytes equal those of a full run")
     gen.add_argument("--overwrite", action="store_true",
                      help="replace the simgen dataset already in OUT")
+    gen.add_argument("-w", "--workers", type=_positive, default=1,
+                     help="worker processes, each with its own PyBullet world (default 1); "
+                          "any number gives the same bytes")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     check = commands.add_parser("check", help="validate a scenario and summarize it; renders nothing")
@@ -167,6 +170,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(
         scenario, args.out, images=args.images, seed=args.seed, renderer=args.renderer,
         image_format=args.image_format, image_ids=args.image_ids, overwrite=args.overwrite,
+        workers=args.workers,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
         progress=not args.quiet and sys.stderr.isatty())
     per_split = ", ".join(f"{split} {n}" for split, n in result.counts["images"].items())

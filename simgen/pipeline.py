@@ -343,10 +343,12 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
              renderer: str = "auto", image_format: str = "png",
              image_ids: tuple[int, int] | None = None, overwrite: bool = False,
              on_renderer: Callable[[str], None] | None = None,
-             progress: bool = False) -> GenerateResult:
+             progress: bool = False, workers: int = 1) -> GenerateResult:
     """Generate a COCO dataset of `images` images from `scenario` into `out`.
 
-    Every argument is checked, and the scenario fully validated, before `out` is touched.
+    `workers` > 1 runs scenes in that many processes (see simgen.workers); the bytes are the
+    same for any number. Every argument is checked, and the scenario fully validated, before
+    `out` is touched.
     """
     from simgen.render import start_renderer, RendererUnavailable
     from simgen.sim import PlacementError, World
@@ -359,6 +361,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         raise SimgenError(f"images must be an integer >= 1 (got {images!r})")
     if image_format not in FORMATS:
         raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise SimgenError(f"workers must be an integer >= 1 (got {workers!r})")
     spec = scenario.spec
     plan = plan_scenes(images, spec.views_per_scene, image_ids,
                        spec.augment.augmentations_per_view if spec.augment else 1)
@@ -374,16 +378,27 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             on_renderer(render.name)
         ds.prepare_output(out, overwrite)
         bar = _progress(sum(len(v) for _, v in plan), progress)
-        for scene_index, views in plan:
-            try:
-                result = run_scene(scenario, seed, scene_index, world, render, views, image_format)
-            except PlacementError as err:
-                if created and not any(ds.read_scene_records(out)):
-                    shutil.rmtree(out)  # nothing was committed: leave no empty folder behind
-                raise SimgenError(f"{scenario.source}: scene {scene_index} (seed {seed}): {err}") from None
-            ds.commit_scene(out, scene_index, result.files, result.record)
-            bar.update(len(views))
-        bar.close()
+        if workers == 1:
+            results = (run_scene(scenario, seed, scene_index, world, render, items, image_format)
+                       for scene_index, items in plan)
+        else:
+            from simgen.workers import run_scenes
+
+            results = run_scenes(scenario, seed, plan, render.name, image_format, workers)
+        scene_index = plan[0][0]
+        try:
+            for (scene_index, items), result in zip(plan, results):
+                ds.commit_scene(out, scene_index, result.files, result.record)
+                bar.update(len(items))
+        except PlacementError as err:
+            # the failing scene is the one after the last committed
+            failed = next((s for s, _ in plan if not (out / ds.SCENES_DIR / f"{s:06d}.json").exists()),
+                          scene_index)
+            if created and not any(ds.read_scene_records(out)):
+                shutil.rmtree(out)  # nothing was committed: leave no empty folder behind
+            raise SimgenError(f"{scenario.source}: scene {failed} (seed {seed}): {err}") from None
+        finally:
+            bar.close()
     counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
                          info=_coco_info(scenario, seed),
                          manifest=_manifest(scenario, seed, images, image_ids, render.name,
