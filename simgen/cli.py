@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from typing import Sequence
 
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("-w", "--workers", type=_positive, default=1,
                      help="worker processes, each with its own PyBullet world (default 1); "
                           "any number gives the same bytes")
+    gen.add_argument("--resume", action="store_true",
+                     help="go on with an interrupted run in OUT (same scenario, seed and -n); "
+                          "committed scenes are not rendered again")
+    gen.add_argument("--skip-failed", action="store_true",
+                     help="record a scene that fails in the manifest and go on (default: stop)")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     check = commands.add_parser("check", help="validate a scenario and summarize it; renders nothing")
@@ -140,9 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("simgen: interrupted; no preview written", file=sys.stderr)
         elif args.command == "export":
             print("simgen: interrupted; nothing exported", file=sys.stderr)
-        else:
-            print("simgen: interrupted; scenes already committed are kept in the output folder",
-                  file=sys.stderr)
+        elif args.command == "generate":
+            again = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
+                             if a != "--resume")
+            print("simgen: interrupted; the scenes already finished are kept. To go on:\n"
+                  f"  simgen {again} --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 
@@ -170,7 +178,7 @@ def _generate(args: argparse.Namespace) -> int:
     result = generate(
         scenario, args.out, images=args.images, seed=args.seed, renderer=args.renderer,
         image_format=args.image_format, image_ids=args.image_ids, overwrite=args.overwrite,
-        workers=args.workers,
+        workers=args.workers, resume=args.resume, skip_failed=args.skip_failed,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
         progress=not args.quiet and sys.stderr.isatty())
     per_split = ", ".join(f"{split} {n}" for split, n in result.counts["images"].items())

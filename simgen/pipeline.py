@@ -63,6 +63,28 @@ def active_splits(splits: SplitSpec) -> list[str]:
     return [name for name in ds.SPLITS if getattr(splits, name) > 0]
 
 
+@dataclass(frozen=True)
+class SceneFailure:
+    """A scene that raised: which, and the one-line error."""
+
+    scene_index: int
+    error: str
+
+
+def run_scene_safely(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
+                     items: Sequence[tuple[int, int]], image_format: str) -> "SceneOutput | SceneFailure":
+    """run_scene, with any error (a PyBullet error, an impossible placement) returned as a
+    SceneFailure, so the caller decides whether the run stops or records it and goes on."""
+    from simgen.sim import PlacementError
+
+    try:
+        return run_scene(scenario, seed, scene_index, world, renderer, items, image_format)
+    except PlacementError as err:
+        return SceneFailure(scene_index, str(err))
+    except Exception as err:  # noqa: BLE001 - reported with its scene and seed, never swallowed
+        return SceneFailure(scene_index, f"{type(err).__name__}: {err}")
+
+
 def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
               items: Sequence[tuple[int, int]] | Sequence[int],
               image_format: str = "png") -> SceneOutput:
@@ -343,15 +365,19 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
              renderer: str = "auto", image_format: str = "png",
              image_ids: tuple[int, int] | None = None, overwrite: bool = False,
              on_renderer: Callable[[str], None] | None = None,
-             progress: bool = False, workers: int = 1) -> GenerateResult:
+             progress: bool = False, workers: int = 1, resume: bool = False,
+             skip_failed: bool = False) -> GenerateResult:
     """Generate a COCO dataset of `images` images from `scenario` into `out`.
 
     `workers` > 1 runs scenes in that many processes (see simgen.workers); the bytes are the
-    same for any number. Every argument is checked, and the scenario fully validated, before
-    `out` is touched.
+    same for any number. `resume` goes on with an interrupted run in `out` (same scenario, seed
+    and sizes), rendering only the scenes not yet committed; the result is byte-identical to an
+    uninterrupted run. A scene that fails stops the run (committed scenes are kept), or with
+    `skip_failed` is recorded in the manifest and the run goes on. Every argument is checked, and
+    the scenario fully validated, before `out` is touched.
     """
     from simgen.render import start_renderer, RendererUnavailable
-    from simgen.sim import PlacementError, World
+    from simgen.sim import World
 
     if not isinstance(scenario, Scenario):
         scenario = load(scenario)
@@ -367,7 +393,13 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     plan = plan_scenes(images, spec.views_per_scene, image_ids,
                        spec.augment.augmentations_per_view if spec.augment else 1)
     out = Path(out)
-    ds.check_output(out, overwrite)
+    run_state = {"scenario_sha256": scenario.sha256, "seed": seed, "images": images,
+                 "image_ids": list(image_ids) if image_ids else None,
+                 "image_format": image_format, "simgen_version": __version__}
+    if resume:
+        _check_resumable(out, run_state)
+    else:
+        ds.check_output(out, overwrite)
     created = not out.exists()
     with World() as world:
         try:
@@ -376,35 +408,64 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             raise SimgenError(f"renderer {renderer!r}: {err}") from None
         if on_renderer:
             on_renderer(render.name)
-        ds.prepare_output(out, overwrite)
+        run_state["renderer"] = render.name
+        if resume:
+            _check_resumable(out, run_state)
+            ds.remove_partial_files(out)
+        else:
+            ds.prepare_output(out, overwrite)
+            ds.write_run_state(out, run_state)
+        done = ds.committed_scenes(out)
+        todo = [(scene, items) for scene, items in plan if scene not in done]
         bar = _progress(sum(len(v) for _, v in plan), progress)
+        bar.update(sum(len(v) for s, v in plan if s in done))
         if workers == 1:
-            results = (run_scene(scenario, seed, scene_index, world, render, items, image_format)
-                       for scene_index, items in plan)
+            results = (run_scene_safely(scenario, seed, scene_index, world, render, items,
+                                        image_format) for scene_index, items in todo)
         else:
             from simgen.workers import run_scenes
 
-            results = run_scenes(scenario, seed, plan, render.name, image_format, workers)
-        scene_index = plan[0][0]
+            results = run_scenes(scenario, seed, todo, render.name, image_format, workers)
         try:
-            for (scene_index, items), result in zip(plan, results):
-                ds.commit_scene(out, scene_index, result.files, result.record)
+            for (scene_index, items), result in zip(todo, results):
+                if isinstance(result, SceneFailure):
+                    failure = {"scene_index": scene_index, "seed": seed, "error": result.error}
+                    if not skip_failed:
+                        _stop_on_failure(scenario, out, created, failure)
+                    ds.commit_scene(out, scene_index, [], {"failed": failure})
+                else:
+                    ds.commit_scene(out, scene_index, result.files, result.record)
                 bar.update(len(items))
-        except PlacementError as err:
-            # the failing scene is the one after the last committed
-            failed = next((s for s, _ in plan if not (out / ds.SCENES_DIR / f"{s:06d}.json").exists()),
-                          scene_index)
-            if created and not any(ds.read_scene_records(out)):
-                shutil.rmtree(out)  # nothing was committed: leave no empty folder behind
-            raise SimgenError(f"{scenario.source}: scene {failed} (seed {seed}): {err}") from None
         finally:
             bar.close()
     counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
                          info=_coco_info(scenario, seed),
                          manifest=_manifest(scenario, seed, images, image_ids, render.name,
-                                            image_format))
+                                            image_format),
+                         failed=ds.read_failed_scenes(out))
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
+
+
+def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
+    """Refuse to resume a run started with anything that changes the bytes."""
+    started = ds.read_run_state(out)
+    if started is None:
+        raise SimgenError(f"{out}: nothing to resume (no {ds.RUN_STATE}); run without --resume")
+    for key, value in run_state.items():
+        if key in started and started[key] != value:
+            raise SimgenError(f"{out}: cannot resume: {key} was {started[key]!r} when the run "
+                              f"started, now {value!r}")
+
+
+def _stop_on_failure(scenario: Scenario, out: Path, created: bool, failure: dict) -> None:
+    message = (f"{scenario.source}: scene {failure['scene_index']} (seed {failure['seed']}): "
+               f"{failure['error']}")
+    if created and not ds.committed_scenes(out):
+        shutil.rmtree(out)  # this run made the folder and committed nothing: leave nothing behind
+        raise SimgenError(message)
+    raise SimgenError(f"{message} (scenes finished before it are kept: --resume goes on, "
+                      "--skip-failed records a failing scene and goes on)")
 
 
 def _progress(total: int, enabled: bool):

@@ -35,12 +35,12 @@ def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
 
 
 def _run(task: tuple[int, int, list]) -> Any:
-    from simgen.pipeline import run_scene
+    from simgen.pipeline import run_scene_safely
 
     seed, scene_index, items = task
     w = _WORKER
-    return run_scene(w["scenario"], seed, scene_index, w["world"], w["renderer"], items,
-                     w["image_format"])
+    return run_scene_safely(w["scenario"], seed, scene_index, w["world"], w["renderer"], items,
+                            w["image_format"])
 
 
 @contextlib.contextmanager

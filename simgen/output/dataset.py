@@ -59,6 +59,33 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+RUN_STATE = f"{STATE_DIR}/run.json"
+
+
+def write_run_state(out: Path, state: dict[str, Any]) -> None:
+    """What a run was started with: a resume must match it to give the same bytes."""
+    write_atomic(out / RUN_STATE, json.dumps(state, indent=1, sort_keys=True).encode(), durable=True)
+
+
+def read_run_state(out: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((out / RUN_STATE).read_bytes())
+    except FileNotFoundError:
+        return None
+
+
+def committed_scenes(out: Path) -> set[int]:
+    return {int(p.stem) for p in (out / SCENES_DIR).glob("*.json")} if (out / SCENES_DIR).is_dir() else set()
+
+
+def remove_partial_files(out: Path) -> None:
+    """Temporary files a killed run left behind (`.name.tmp-PID`): never part of a dataset."""
+    for folder in ("images", "depth", "instances", STATE_DIR):
+        if (out / folder).is_dir():
+            for path in (out / folder).rglob(".*.tmp-*"):
+                path.unlink()
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = False) -> None:
     """Write via a temporary file in the same folder and a rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +115,16 @@ def read_scene_records(out: Path) -> Iterator[dict[str, Any]]:
     """Committed scene records in scene order."""
     folder = out / SCENES_DIR
     for path in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)):
-        yield json.loads(path.read_bytes())
+        record = json.loads(path.read_bytes())
+        if "failed" not in record:
+            yield record
+
+
+def read_failed_scenes(out: Path) -> list[dict[str, Any]]:
+    """Scenes recorded as failed (with --skip-failed), in scene order."""
+    folder = out / SCENES_DIR
+    records = (json.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)))
+    return [r["failed"] for r in records if "failed" in r]
 
 
 def sha256_file(path: Path) -> str:
@@ -100,7 +136,7 @@ def sha256_file(path: Path) -> str:
 
 
 def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict[str, Any],
-             manifest: dict[str, Any]) -> dict[str, Any]:
+             manifest: dict[str, Any], failed: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """Merge the scene records into one COCO file per split, then write the manifest.
 
     Annotation ids are assigned here, 1..N per file in image-id order. Returns the counts.
@@ -135,7 +171,7 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     for rel in sorted(_dataset_files(out)):
         path = out / rel
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-    manifest = {**manifest, "counts": counts, "files": files}
+    manifest = {**manifest, "counts": counts, "failed_scenes": list(failed), "files": files}
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode() + b"\n", durable=True)
     return counts
 

@@ -1,0 +1,86 @@
+"""A run killed part-way and resumed equals an uninterrupted run, without re-rendering what was
+committed; resuming with other settings is refused; --skip-failed records a failing scene."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import simgen
+from tests.conftest import REPO, SMALL
+
+ARGS = [str(REPO / "scenes/tabletop.yaml"), "-n", "48", "--renderer", "tiny", "-q",
+        "--set", "image.width=160", "--set", "image.height=120"]
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and ".simgen" not in p.parts}
+
+
+def _simgen(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simgen", "generate", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tmp_path):
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", "generate", *ARGS, "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scenes = out / ".simgen/scenes"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(scenes.glob("*.json"))) < 3:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    committed = {p.name: p.stat().st_mtime_ns for p in scenes.glob("*.json")}
+    assert 3 <= len(committed) < 12, "killed part-way"
+    assert not (out / "manifest.json").exists()
+
+    resumed = _simgen(*ARGS, "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in scenes.glob("*.json")
+            if p.name in committed} == committed     # committed scenes were not made again
+    clean = tmp_path / "clean"
+    assert _simgen(*ARGS, "-o", str(clean)).returncode == 0
+    assert _files(out) == _files(clean)
+    assert not list(out.rglob(".*.tmp-*"))
+
+
+def test_resume_with_another_seed_or_size_is_refused(tmp_path):
+    out = tmp_path / "run"
+    assert _simgen(*ARGS[:2], "4", *ARGS[3:], "-o", str(out)).returncode == 0
+    for change, key in ((["--seed", "1"], "seed"), (["--set", "image.width=96"], "scenario_sha256")):
+        proc = _simgen(*ARGS[:2], "4", *ARGS[3:], "-o", str(out), "--resume", *change)
+        assert proc.returncode == 2
+        assert f"cannot resume: {key} was" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _simgen(*ARGS, "-o", str(tmp_path / "nothing"), "--resume")
+    assert proc.returncode == 2 and "nothing to resume" in proc.stderr
+
+
+def test_skip_failed_records_the_failing_scene_and_goes_on(tmp_path):
+    # One try per object, spawn boxes reaching into the table: some scenes fail, most succeed.
+    scenario = simgen.load_scenario(REPO / "scenes/tabletop.yaml", SMALL + [
+        "objects[0].count=1", "placement.max_tries=1",
+        "objects[0].spawn={box: {min: [-0.3, -0.2, 0.55], max: [0.3, 0.2, 0.75]}}",
+        "distractors=[]"])
+    out = tmp_path / "out"
+    with pytest.raises(simgen.SimgenError) as err:
+        simgen.generate(scenario, tmp_path / "stopped", images=40, renderer="tiny")
+    assert "(seed 0)" in str(err.value) and "no collision-free place" in str(err.value)
+    simgen.generate(scenario, out, images=40, renderer="tiny", skip_failed=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    failed = manifest["failed_scenes"]
+    assert failed and all(f["seed"] == 0 and "no collision-free place" in f["error"] for f in failed)
+    images = sum(manifest["counts"]["images"].values())
+    assert images == 40 - 4 * len(failed)
+    listed = [json.loads(p.read_text())["images"] for p in (out / "annotations").glob("*.json")]
+    scenes = {im["provenance"]["scene_index"] for ims in listed for im in ims}
+    assert scenes.isdisjoint(f["scene_index"] for f in failed)
