@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="record a scene that fails in the manifest and go on (default: stop)")
     gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    commands.add_parser("info", help="versions, renderers that start here, cores")
+
     check = commands.add_parser("check", help="validate a scenario and summarize it; renders nothing")
     scenario_args(check)
 
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "info":
+            return _info()
         if args.command == "preview":
             return _preview(args)
         if args.command == "export":
@@ -152,6 +156,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("simgen: interrupted; the scenes already finished are kept. To go on:\n"
                   f"  simgen {again} --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _info() -> int:
+    from simgen.info import machine_info
+
+    info = machine_info()
+    print(f"simgen {info['simgen']}")
+    for name, version in info["packages"].items():
+        print(f"  {name:24} {version}")
+    print(f"  pybullet with numpy      {'yes' if info['pybullet_numpy'] else 'no (slower image copies)'}")
+    for name, ok in info["renderers"].items():
+        print(f"  renderer {name:15} {'starts' if ok is True else ok}")
+    print(f"  --renderer auto picks    {info['auto_renderer']}")
+    print(f"  cores                    {info['cores']}")
+    print(f"  default --workers        {info['default_workers']}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
