@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("-w", "--workers", type=_positive, default=1,
                      help="worker processes, each with its own PyBullet world (default 1); "
                           "any number gives the same bytes")
+    gen.add_argument("--backend", choices=("local", "ray"), default="local",
+                     help="local processes (default), or Ray actors, one per CPU of the cluster "
+                          "(or --workers of them)")
+    gen.add_argument("--address", help="with --backend ray: join this Ray cluster "
+                                       "('auto' or host:port) instead of starting a local one")
     gen.add_argument("--resume", action="store_true",
                      help="go on with an interrupted run in OUT (same scenario, seed and -n); "
                           "committed scenes are not rendered again")
@@ -199,6 +204,7 @@ def _generate(args: argparse.Namespace) -> int:
         scenario, args.out, images=args.images, seed=args.seed, renderer=args.renderer,
         image_format=args.image_format, image_ids=args.image_ids, overwrite=args.overwrite,
         workers=args.workers, resume=args.resume, skip_failed=args.skip_failed,
+        backend=args.backend, address=args.address,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
         progress=not args.quiet and sys.stderr.isatty())
     per_split = ", ".join(f"{split} {n}" for split, n in result.counts["images"].items())

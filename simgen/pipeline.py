@@ -366,11 +366,13 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
              image_ids: tuple[int, int] | None = None, overwrite: bool = False,
              on_renderer: Callable[[str], None] | None = None,
              progress: bool = False, workers: int = 1, resume: bool = False,
-             skip_failed: bool = False) -> GenerateResult:
+             skip_failed: bool = False, backend: str = "local",
+             address: str | None = None) -> GenerateResult:
     """Generate a COCO dataset of `images` images from `scenario` into `out`.
 
-    `workers` > 1 runs scenes in that many processes (see simgen.workers); the bytes are the
-    same for any number. `resume` goes on with an interrupted run in `out` (same scenario, seed
+    `workers` > 1 runs scenes in that many processes (see simgen.workers); `backend="ray"` runs
+    them on Ray actors (see simgen.ray_backend; `address` joins a cluster). The bytes are the
+    same for any backend and number of workers. `resume` goes on with an interrupted run in `out` (same scenario, seed
     and sizes), rendering only the scenes not yet committed; the result is byte-identical to an
     uninterrupted run. A scene that fails stops the run (committed scenes are kept), or with
     `skip_failed` is recorded in the manifest and the run goes on. Every argument is checked, and
@@ -389,6 +391,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise SimgenError(f"workers must be an integer >= 1 (got {workers!r})")
+    if backend not in ("local", "ray"):
+        raise SimgenError(f"backend must be local or ray (got {backend!r})")
     spec = scenario.spec
     plan = plan_scenes(images, spec.views_per_scene, image_ids,
                        spec.augment.augmentations_per_view if spec.augment else 1)
@@ -419,7 +423,12 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         todo = [(scene, items) for scene, items in plan if scene not in done]
         bar = _progress(sum(len(v) for _, v in plan), progress)
         bar.update(sum(len(v) for s, v in plan if s in done))
-        if workers == 1:
+        if backend == "ray":
+            from simgen.ray_backend import run_scenes_ray
+
+            results = run_scenes_ray(scenario, seed, todo, render.name, image_format,
+                                     workers if workers > 1 else None, address)
+        elif workers == 1:
             results = (run_scene_safely(scenario, seed, scene_index, world, render, items,
                                         image_format) for scene_index, items in todo)
         else:
