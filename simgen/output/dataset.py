@@ -139,34 +139,34 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
              manifest: dict[str, Any], failed: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """Merge the scene records into one COCO file per split, then write the manifest.
 
-    Annotation ids are assigned here, 1..N per file in image-id order. Returns the counts.
+    Streams: one scene record is in memory at a time, its entries appended to per-split files
+    as they come, so memory stays flat however many images a run has. Records come in scene
+    order, which is image-id order; annotation ids are assigned here, 1..N per file in that
+    order. The bytes equal those of `dumps` of the whole COCO dict. Returns the counts.
     """
     from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
 
     coco_categories = [{"id": i, "name": name, "supercategory": "object",
                         "keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON}
                        for i, name in enumerate(categories, start=1)]
-    per_split: dict[str, dict[str, list]] = {s: {"images": [], "annotations": []} for s in splits}
-    for record in read_scene_records(out):
-        for item in record["images"]:
-            bucket = per_split.setdefault(item["image"]["provenance"]["split"],
-                                          {"images": [], "annotations": []})
-            bucket["images"].append(item["image"])
-            for ann in item["annotations"]:
-                bucket["annotations"].append(ann)
-    counts: dict[str, Any] = {"images": {}, "annotations": {}}
-    written = []
-    for split, bucket in per_split.items():
-        images = sorted(bucket["images"], key=lambda im: im["id"])
-        annotations = sorted(bucket["annotations"], key=lambda a: a["image_id"])  # stable
-        annotations = [{"id": i, **a} for i, a in enumerate(annotations, start=1)]
-        coco = {"info": info, "licenses": [], "images": images, "annotations": annotations,
-                "categories": coco_categories}
-        rel = f"annotations/instances_{split}.json"
-        write_atomic(out / rel, dumps(coco))
-        written.append(rel)
-        counts["images"][split] = len(images)
-        counts["annotations"][split] = len(annotations)
+    writers: dict[str, _SplitWriter] = {}
+    try:
+        for split in splits:
+            writers[split] = _SplitWriter(out, split)
+        for record in read_scene_records(out):
+            for item in sorted(record["images"], key=lambda it: it["image"]["id"]):
+                split = item["image"]["provenance"]["split"]
+                if split not in writers:
+                    writers[split] = _SplitWriter(out, split)
+                writers[split].add(item)
+        counts: dict[str, Any] = {"images": {}, "annotations": {}}
+        for split, writer in writers.items():
+            writer.finish(info, coco_categories)
+            counts["images"][split] = writer.images
+            counts["annotations"][split] = writer.annotations
+    finally:
+        for writer in writers.values():
+            writer.discard()
     files = {}
     for rel in sorted(_dataset_files(out)):
         path = out / rel
@@ -174,6 +174,50 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     manifest = {**manifest, "counts": counts, "failed_scenes": list(failed), "files": files}
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode() + b"\n", durable=True)
     return counts
+
+
+class _SplitWriter:
+    """Builds annotations/instances_<split>.json from entries appended one at a time."""
+
+    def __init__(self, out: Path, split: str) -> None:
+        self.path = out / f"annotations/instances_{split}.json"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        state = out / STATE_DIR
+        state.mkdir(exist_ok=True)
+        self._images = open(state / f".images_{split}.tmp-{os.getpid()}", "wb+")
+        self._annotations = open(state / f".annotations_{split}.tmp-{os.getpid()}", "wb+")
+        self.images = self.annotations = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        self._images.write((b"," if self.images else b"") + dumps(item["image"]))
+        self.images += 1
+        for annotation in item["annotations"]:
+            self.annotations += 1
+            self._annotations.write((b"," if self.annotations > 1 else b"")
+                                    + dumps({"id": self.annotations, **annotation}))
+
+    def finish(self, info: dict[str, Any], categories: list[dict[str, Any]]) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            f.write(dumps({"info": info, "licenses": []})[:-1] + b',"images":[')
+            self._copy(self._images, f)
+            f.write(b'],"annotations":[')
+            self._copy(self._annotations, f)
+            f.write(b'],"categories":' + dumps(categories) + b"}")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    @staticmethod
+    def _copy(source: Any, target: Any) -> None:
+        source.flush()
+        source.seek(0)
+        shutil.copyfileobj(source, target, 1 << 20)
+
+    def discard(self) -> None:
+        for handle in (self._images, self._annotations):
+            handle.close()
+            Path(handle.name).unlink(missing_ok=True)
 
 
 def _dataset_files(out: Path) -> Iterator[str]:
