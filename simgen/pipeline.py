@@ -22,6 +22,7 @@ from simgen.errors import SimgenError
 from simgen.label import annotate, occlusion
 from simgen.output import dataset as ds
 from simgen import geometry
+from simgen.timing import stage
 from simgen.output.images import FORMATS, encode_image, encode_png16
 from simgen.provenance import package_versions
 from simgen.scenario import Scenario, load
@@ -96,11 +97,13 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     per_view = spec.augment.augmentations_per_view if spec.augment else 1
     augmenter = _augmenter(spec.augment.pipeline) if spec.augment else None
     streams = scene_streams(seed, scene_index)
-    sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
+    with stage("sample"):
+        sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
     split = choose_split(spec.splits, generator(streams.split))
     # One seed sequence per (view, variant), spawned in a fixed order whatever is rendered.
     variant_seqs = [view_ss.spawn(per_view) for view_ss in streams.views.spawn(spec.views_per_scene)]
-    settled = world.settle(sample, spec.settle)
+    with stage("settle"):
+        settled = world.settle(sample, spec.settle)
     context = _SceneContext(scenario, seed, scene_index, split, sample, settled, renderer)
     files, images = [], []
     rendered: dict[int, _Render] = {}
@@ -145,7 +148,8 @@ class _Render:
 def _render_view(ctx: _SceneContext, view: int) -> _Render:
     spec = ctx.scenario.spec
     camera = ctx.sample.views[view]
-    frame = ctx.renderer.render(ctx.settled, camera, ctx.sample.light)
+    with stage("render"):
+        frame = ctx.renderer.render(ctx.settled, camera, ctx.sample.light)
     keypoints = np.zeros((len(ctx.sample.labeled), 9, 3))
     for index, facts in enumerate(ctx.settled.labeled):
         if facts is not None:
@@ -156,7 +160,8 @@ def _render_view(ctx: _SceneContext, view: int) -> _Render:
         mx, my = camera.width // 2, camera.height // 2
         for label in annotate(frame.instance_map, ctx.categories, 1):
             uid = ctx.settled.labeled_body_ids[label.instance_id - 1]
-            alone = ctx.renderer.render_alone(uid, camera, mx, my)
+            with stage("render alone (occlusion)"):
+                alone = ctx.renderer.render_alone(uid, camera, mx, my)
             facts = occlusion(label.area, alone, mx, my, camera.width, camera.height)
             if facts is not None:
                 occluded[label.instance_id] = facts
@@ -173,23 +178,14 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
     depth = depth_mm(frame.depth_m, camera.far_m) if spec.outputs.depth else None
     alone_in_frame, augmented = render.alone_in_frame, None
     if augmenter is not None:
-        result = augmenter.apply(rgb, instance_map, keypoints[:, :, :2].reshape(-1, 2), aug_seed)
-        rgb, instance_map = result.rgb, result.instance_map
-        keypoints = _moved_keypoints(keypoints, result.keypoints_xy, instance_map.shape)
-        # The same seed applies the same transform to every per-pixel layer (nearest-neighbour).
-        no_points = np.zeros((0, 2))
-        alone_in_frame = {i: augmenter.apply(frame.rgb, m.astype(np.int32), no_points,
-                                             aug_seed).instance_map > 0
-                          for i, m in render.alone_in_frame.items()}
-        if depth is not None:
-            depth = augmenter.apply(frame.rgb, depth.astype(np.int32), no_points,
-                                    aug_seed).instance_map.astype(np.uint16)
-        augmented = {"variant": variant, "render_id": ctx.scene_index * spec.views_per_scene + view + 1,
-                     "seed": aug_seed, "replay": result.replay}
+        with stage("augment"):
+            rgb, instance_map, keypoints, alone_in_frame, depth, augmented = _augment(
+                ctx, render, view, variant, augmenter, aug_seed, keypoints, depth)
     height, width = instance_map.shape
     split = ctx.split
     file_name = ds.image_file_name(image_id, image_format)
-    files = [(f"images/{split}/{file_name}", encode_image(rgb, image_format, IMAGE_TAG))]
+    with stage("encode"):
+        files = [(f"images/{split}/{file_name}", encode_image(rgb, image_format, IMAGE_TAG))]
     extra_files = {}
     png_name = ds.image_file_name(image_id, "png")
     if depth is not None:
@@ -200,7 +196,9 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
         files.append((extra_files["instances_file"],
                       encode_png16(instance_map.astype(np.uint16), IMAGE_TAG)))
     annotations = []
-    for label in annotate(instance_map, ctx.categories, spec.labels.min_pixels):
+    with stage("label"):
+        labels = annotate(instance_map, ctx.categories, spec.labels.min_pixels)
+    for label in labels:
         occluded = _occlusion_fields(render, label, alone_in_frame, augmented is not None)
         if occluded and occluded["visibility"] < spec.labels.min_visibility:
             continue
@@ -221,6 +219,27 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
         "provenance": provenance,
     }, "annotations": annotations}
     return files, record
+
+
+def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augmenter: Any,
+             aug_seed: int, keypoints: np.ndarray, depth: np.ndarray | None) -> tuple:
+    """Augment a render: the same seed applies the same transform to every per-pixel layer
+    (image, instance map, each object's alone-mask, depth; nearest-neighbour for labels)."""
+    frame = render.frame
+    result = augmenter.apply(frame.rgb, frame.instance_map, keypoints[:, :, :2].reshape(-1, 2),
+                             aug_seed)
+    keypoints = _moved_keypoints(keypoints, result.keypoints_xy, result.instance_map.shape)
+    no_points = np.zeros((0, 2))
+    alone_in_frame = {i: augmenter.apply(frame.rgb, m.astype(np.int32), no_points,
+                                         aug_seed).instance_map > 0
+                      for i, m in render.alone_in_frame.items()}
+    if depth is not None:
+        depth = augmenter.apply(frame.rgb, depth.astype(np.int32), no_points,
+                                aug_seed).instance_map.astype(np.uint16)
+    views = ctx.scenario.spec.views_per_scene
+    augmented = {"variant": variant, "render_id": ctx.scene_index * views + view + 1,
+                 "seed": aug_seed, "replay": result.replay}
+    return result.rgb, result.instance_map, keypoints, alone_in_frame, depth, augmented
 
 
 def _occlusion_fields(render: _Render, label: Any, alone_in_frame: dict[int, np.ndarray],
@@ -443,15 +462,17 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                         _stop_on_failure(scenario, out, created, failure)
                     ds.commit_scene(out, scene_index, [], {"failed": failure})
                 else:
-                    ds.commit_scene(out, scene_index, result.files, result.record)
+                    with stage("write"):
+                        ds.commit_scene(out, scene_index, result.files, result.record)
                 bar.update(len(items))
         finally:
             bar.close()
-    counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
-                         info=_coco_info(scenario, seed),
-                         manifest=_manifest(scenario, seed, images, image_ids, render.name,
-                                            image_format),
-                         failed=ds.read_failed_scenes(out))
+    with stage("merge"):
+        counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
+                             info=_coco_info(scenario, seed),
+                             manifest=_manifest(scenario, seed, images, image_ids, render.name,
+                                                image_format),
+                             failed=ds.read_failed_scenes(out))
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
 

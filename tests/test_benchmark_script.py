@@ -14,8 +14,14 @@ def test_benchmark_script_reports_every_row(tmp_path):
         [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "2", "--renderer", "tiny",
          "--json", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    rows = json.loads(out.read_text())["ratio_to_R0"]
-    assert set(rows) == {"R0 render only", "end to end, occlusion none",
-                         "end to end, occlusion exact"}
+    report = json.loads(out.read_text())
+    (result,) = report["results"]
+    rows = result["ratio_to_R0"]
+    assert set(rows) == {"R0 render only", "end to end, 1 worker, occlusion none",
+                         "end to end, 1 worker, occlusion exact",
+                         f"end to end, {report['workers']} workers, occlusion none"}
     assert rows["R0 render only"] == 1.0 and all(v > 0 for v in rows.values())
-    assert "R0 render only" in proc.stdout
+    assert {"sample", "settle", "render", "label", "augment", "encode", "write",
+            "merge"} <= set(result["stage_seconds_1_worker"])
+    assert report["peak_rss_mib"] > 0
+    assert "R0 render only" in proc.stdout and "time per stage" in proc.stdout
