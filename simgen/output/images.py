@@ -13,7 +13,9 @@ import cv2
 import numpy as np
 
 FORMATS = ("png", "jpg")
-PNG_COMPRESSION = 3   # fast, and the same bytes every time
+# zlib level 1: measured 16 ms per 640x480 image against 25 ms at level 3, for files 7% larger
+# (encoding is a tenth to a sixth of a run). Any fixed level gives the same bytes every time.
+PNG_COMPRESSION = 1
 JPEG_QUALITY = 95
 TAG_KEY = "Software"
 
