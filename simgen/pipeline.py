@@ -471,8 +471,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
                              info=_coco_info(scenario, seed),
                              manifest=_manifest(scenario, seed, images, image_ids, render.name,
-                                                image_format),
-                             failed=ds.read_failed_scenes(out))
+                                                image_format))
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
 

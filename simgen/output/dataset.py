@@ -111,20 +111,15 @@ def commit_scene(out: Path, scene_index: int, files: Iterable[tuple[str, bytes]]
     write_atomic(out / SCENES_DIR / f"{scene_index:06d}.json", dumps(record), durable=True)
 
 
+def _all_records(out: Path) -> Iterator[dict[str, Any]]:
+    """Every committed record, scenes and recorded failures alike, in scene order."""
+    for path in sorted((out / SCENES_DIR).glob("*.json"), key=lambda p: int(p.stem)):
+        yield json.loads(path.read_bytes())
+
+
 def read_scene_records(out: Path) -> Iterator[dict[str, Any]]:
-    """Committed scene records in scene order."""
-    folder = out / SCENES_DIR
-    for path in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)):
-        record = json.loads(path.read_bytes())
-        if "failed" not in record:
-            yield record
-
-
-def read_failed_scenes(out: Path) -> list[dict[str, Any]]:
-    """Scenes recorded as failed (with --skip-failed), in scene order."""
-    folder = out / SCENES_DIR
-    records = (json.loads(p.read_bytes()) for p in sorted(folder.glob("*.json"), key=lambda p: int(p.stem)))
-    return [r["failed"] for r in records if "failed" in r]
+    """Committed scene records in scene order (scenes recorded as failed left out)."""
+    return (record for record in _all_records(out) if "failed" not in record)
 
 
 def sha256_file(path: Path) -> str:
@@ -136,13 +131,14 @@ def sha256_file(path: Path) -> str:
 
 
 def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict[str, Any],
-             manifest: dict[str, Any], failed: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+             manifest: dict[str, Any]) -> dict[str, Any]:
     """Merge the scene records into one COCO file per split, then write the manifest.
 
     Streams: one scene record is in memory at a time, its entries appended to per-split files
     as they come, so memory stays flat however many images a run has. Records come in scene
     order, which is image-id order; annotation ids are assigned here, 1..N per file in that
-    order. The bytes equal those of `dumps` of the whole COCO dict. Returns the counts.
+    order. The bytes equal those of `dumps` of the whole COCO dict. Scenes recorded as failed
+    (--skip-failed) are listed in the manifest, from the same pass. Returns the counts.
     """
     from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
 
@@ -153,7 +149,11 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     try:
         for split in splits:
             writers[split] = _SplitWriter(out, split)
-        for record in read_scene_records(out):
+        failed = []
+        for record in _all_records(out):
+            if "failed" in record:
+                failed.append(record["failed"])
+                continue
             for item in sorted(record["images"], key=lambda it: it["image"]["id"]):
                 split = item["image"]["provenance"]["split"]
                 if split not in writers:
@@ -171,7 +171,7 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     for rel in sorted(_dataset_files(out)):
         path = out / rel
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-    manifest = {**manifest, "counts": counts, "failed_scenes": list(failed), "files": files}
+    manifest = {**manifest, "counts": counts, "failed_scenes": failed, "files": files}
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode() + b"\n", durable=True)
     return counts
 

@@ -15,6 +15,13 @@ from simgen.output.dataset import sha256_file
 from simgen.output.images import read_text_tag
 
 
+def dataset_files(out: Path, run_state: bool = True) -> dict[str, bytes]:
+    """Every file of a dataset folder (relative path -> bytes), for byte-for-byte comparisons;
+    without the `.simgen/` run state when `run_state` is false."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and (run_state or ".simgen" not in p.parts)}
+
+
 def check_dataset(out: Path) -> dict[str, COCO]:
     """Assert every rule from DESIGN.md on the dataset in `out`; return the loaded COCO files."""
     manifest = json.loads((out / "manifest.json").read_text())

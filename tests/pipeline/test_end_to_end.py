@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.pipeline.coco_checks import dataset_files
 from tests.conftest import SCENES, SMALL
 from tests.pipeline.coco_checks import check_dataset
-
-
-def _all_files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
 
 
 @pytest.mark.parametrize("scene", SCENES, ids=lambda p: p.stem)
@@ -31,7 +27,7 @@ def test_same_seed_gives_identical_bytes(make_dataset, tmp_path, renderer):
     again = tmp_path / "again"
     simgen.generate(simgen.load_scenario(SCENES[0], SMALL), again, images=4, seed=0,
                     renderer=renderer)
-    assert _all_files(first) == _all_files(again)
+    assert dataset_files(first) == dataset_files(again)
 
 
 def test_seed_zero_is_a_seed_and_other_seeds_differ(make_dataset):
@@ -48,10 +44,10 @@ def test_one_image_alone_equals_the_same_image_of_a_full_run(make_dataset):
     tabletop = next(s for s in SCENES if s.stem == "tabletop")
     full = make_dataset(tabletop, images=8)
     alone = make_dataset(tabletop, images=8, image_ids=(6, 6))
-    alone_files = _all_files(alone)
+    alone_files = dataset_files(alone)
     images = [k for k in alone_files if k.startswith("images/")]
     assert len(images) == 1 and images[0].endswith("000000006.png")
-    assert alone_files[images[0]] == _all_files(full)[images[0]]
+    assert alone_files[images[0]] == dataset_files(full)[images[0]]
     split = images[0].split("/")[1]
 
     def entries(out: Path):

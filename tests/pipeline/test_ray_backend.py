@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import simgen
+from tests.pipeline.coco_checks import dataset_files
 from tests.conftest import SCENES, SMALL
-
-
-def _files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
 
 
 def test_ray_backend_gives_the_local_bytes(make_dataset, tmp_path):
@@ -19,5 +14,5 @@ def test_ray_backend_gives_the_local_bytes(make_dataset, tmp_path):
     on_ray = tmp_path / "ray"
     simgen.generate(simgen.load_scenario(tabletop, SMALL), on_ray, images=12, renderer="tiny",
                     backend="ray", workers=2)
-    assert _files(on_ray) == _files(local)
-    assert len([k for k in _files(local) if k.startswith("images/")]) == 12
+    assert dataset_files(on_ray) == dataset_files(local)
+    assert len([k for k in dataset_files(local) if k.startswith("images/")]) == 12

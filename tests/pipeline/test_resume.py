@@ -9,20 +9,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 import simgen
+from tests.pipeline.coco_checks import dataset_files
 from tests.conftest import REPO, SMALL
 
 ARGS = [str(REPO / "scenes/tabletop.yaml"), "-n", "48", "--renderer", "tiny", "-q",
         "--set", "image.width=160", "--set", "image.height=120"]
-
-
-def _files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and ".simgen" not in p.parts}
 
 
 def _simgen(*args: str) -> subprocess.CompletedProcess:
@@ -50,7 +45,7 @@ def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tm
             if p.name in committed} == committed     # committed scenes were not made again
     clean = tmp_path / "clean"
     assert _simgen(*ARGS, "-o", str(clean)).returncode == 0
-    assert _files(out) == _files(clean)
+    assert dataset_files(out, run_state=False) == dataset_files(clean, run_state=False)
     assert not list(out.rglob(".*.tmp-*"))
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
 import simgen
+from tests.pipeline.coco_checks import dataset_files
 from tests.conftest import SCENES, SMALL
-
-
-def _files(out: Path) -> dict[str, bytes]:
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file()}
 
 
 def test_one_and_two_workers_give_identical_bytes(make_dataset, tmp_path):
@@ -21,8 +16,8 @@ def test_one_and_two_workers_give_identical_bytes(make_dataset, tmp_path):
     pooled = tmp_path / "pooled"
     simgen.generate(simgen.load_scenario(tabletop, SMALL), pooled, images=12, renderer="tiny",
                     workers=2)
-    assert _files(pooled) == _files(inline)
-    assert len([k for k in _files(inline) if k.startswith("images/")]) == 12
+    assert dataset_files(pooled) == dataset_files(inline)
+    assert len([k for k in dataset_files(inline) if k.startswith("images/")]) == 12
 
 
 def test_a_scene_failing_in_a_worker_is_reported_with_its_group(tmp_path):
