@@ -518,7 +518,11 @@ def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, 
         "packages": package_versions(),
         "scenario": {"name": scenario.name, "file": Path(scenario.source).name,
                      "file_sha256": scenario.file_sha256, "sha256": scenario.sha256,
-                     "overrides": list(scenario.overrides), "resolved": scenario.resolved()},
+                     "overrides": list(scenario.overrides),
+                     # where relative asset references were found: what `regen` needs to
+                     # rebuild the scenario from this manifest alone
+                     "dir": scenario.base_dir, "asset_roots": list(scenario.asset_roots),
+                     "resolved": scenario.resolved()},
         "seed": seed,
         "images_requested": images,
         "image_ids": list(image_ids) if image_ids else None,

@@ -38,6 +38,8 @@ class Scenario:
     asset_choices: Mapping[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
     # robot index -> (name, type, lower, upper) of its movable joints, from the URDF
     robot_joints: Mapping[int, tuple[tuple[str, str, float, float], ...]] = field(default_factory=dict)
+    base_dir: str = ""               # absolute folder relative asset references resolve against
+    asset_roots: tuple[str, ...] = ()  # extra allowed asset folders (--asset-root), absolute
 
     @property
     def name(self) -> str:
@@ -71,6 +73,25 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         key_path, value = _parse_override(text, name)
         _apply(data, key_path, value, name, text)
         origins[key_path] = text
+    return _build(data, name, file_sha256, tuple(overrides), path.parent,
+                  [Path(r) for r in asset_roots], lines, origins)
+
+
+def load_resolved(resolved: Mapping[str, Any], base_dir: str | Path, name: str,
+                  file_sha256: str = "", overrides: Sequence[str] = (),
+                  asset_roots: Sequence[str | Path] = ()) -> Scenario:
+    """A Scenario from its resolved form (`Scenario.resolved()`, as a dataset's manifest keeps
+    it), with relative asset references resolved against `base_dir` (the folder the scenario
+    file was in). Its sha256 equals the original's when the data is unchanged."""
+    data = json.loads(json.dumps(resolved))  # a private copy
+    return _build(data, name, file_sha256, tuple(overrides), Path(base_dir),
+                  [Path(r) for r in asset_roots], {}, {})
+
+
+def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[str, ...],
+           base_dir: Path, roots: list[Path], lines: Mapping[KeyPath, int],
+           origins: Mapping[KeyPath, str]) -> Scenario:
+    """Schema, cross-checks and asset resolution of scenario data."""
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as err:
@@ -91,7 +112,6 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         if robot.category is not None and robot.category not in spec.categories:
             raise fail(("robots", index, "category"),
                        f"unknown category {robot.category!r}; declared: {', '.join(spec.categories)}")
-    roots = [Path(r) for r in asset_roots]
     asset_paths: dict[str, str] = {}
     asset_choices: dict[tuple[str, int], tuple[str, ...]] = {}
 
@@ -99,7 +119,7 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         if ref in asset_paths:
             return
         try:
-            asset_paths[ref] = str(resolve_asset(ref, path.parent, roots, **(
+            asset_paths[ref] = str(resolve_asset(ref, base_dir, roots, **(
                 {"suffixes": suffixes} if suffixes else {})))
         except AssetError as err:
             raise fail(key_path, str(err)) from None
@@ -111,7 +131,7 @@ def load(path: str | Path, overrides: Sequence[str] = (),
             refs: list[str] = []
             for ref in asset_refs(entry.asset):
                 try:
-                    refs += expand_pattern(ref, path.parent)
+                    refs += expand_pattern(ref, base_dir)
                 except AssetError as err:
                     raise fail((section, index, "asset"), str(err)) from None
             if not refs:
@@ -143,8 +163,8 @@ def load(path: str | Path, overrides: Sequence[str] = (),
                 raise fail(("robots", index, "gripper_joints", g_index),
                            f"no movable joint {joint_name!r} in {robot.asset}")
         robot_joints[index] = joints
-    return Scenario(spec, name, file_sha256, tuple(overrides), asset_paths, asset_choices,
-                    robot_joints)
+    return Scenario(spec, name, file_sha256, overrides, asset_paths, asset_choices,
+                    robot_joints, str(base_dir.resolve()), tuple(str(r.resolve()) for r in roots))
 
 
 def _try_augment(spec: ScenarioSpec, fail: Any) -> None:
