@@ -3,21 +3,40 @@
 
 For each renderer (tiny, and egl where it starts): R0 is PyBullet rendering the same settled
 scenes, views and resolution with nothing else; each end-to-end row is `simgen.generate` on the
-same scenario and seed, with a photometric augmentation. A ratio near 1 means everything that is
-not rendering (sampling, physics, labels, augmentation, encoding, writing) is small beside it.
-Also: what exact occlusion labels cost (each visible object rendered alone), 1 against N
-workers, the share of time per stage (1 worker), and peak memory.
+same scenario and seed, with full labels and a photometric augmentation. A ratio near 1 means
+everything that is not rendering (sampling, physics, labels, augmentation, encoding, writing) is
+small beside it. Also: what exact occlusion labels cost (each visible object rendered alone),
+1 against N workers, the share of time per stage (1 worker), and peak memory.
 
-    python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 24]
+One render thread per worker, everywhere: a simgen worker runs Mesa, OpenCV and BLAS on one
+thread (simgen.workers.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured the same way,
+and R0 is what one core can render. For EGL, R0 with Mesa's own thread count (all cores, one
+process) is shown beside it for reference.
+
+End-to-end rates are steady state: the clock starts when the first scene of every worker is
+committed, so process start, imports and EGL start-up (a few seconds, once per run) are left
+out; they are reported separately as `startup_s`.
+
+    python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 64]
                                  [--renderer all|tiny|egl] [--workers N] [--json out.json]
+    python3 scripts/benchmark.py --memory 1000,10000     # peak RSS of long runs, small images
 """
 
 from __future__ import annotations
 
+import os
+import sys
+
+# Before anything can start Mesa: it reads its thread count when a context is made.
+if "--mesa-default-threads" not in sys.argv:
+    from simgen.workers import ONE_THREAD_ENV
+
+    os.environ.update(ONE_THREAD_ENV)
+
 import argparse
 import json
 import platform
-import sys
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,9 +47,16 @@ from simgen.scenario.sample import sample
 from simgen.seeding import scene_streams
 from simgen.sim import World
 
+HERE = Path(__file__).resolve()
+PHOTOMETRIC = ("augment={pipeline: [{RandomBrightnessContrast: {p: 1}}, "
+               "{HueSaturationValue: {p: 1}}]}")
+
 
 def render_only(scenario, images: int, renderer: str) -> tuple[float, str]:
     """Images/s of rendering alone: scenes are settled first, outside the timed loop."""
+    import cv2
+
+    cv2.setNumThreads(1 if "LP_NUM_THREADS" in os.environ else -1)
     views = scenario.spec.views_per_scene
     with World() as world:
         render = start_renderer(world, renderer)
@@ -47,16 +73,27 @@ def render_only(scenario, images: int, renderer: str) -> tuple[float, str]:
         return done / elapsed, render.name
 
 
-PHOTOMETRIC = ("augment={pipeline: [{RandomBrightnessContrast: {p: 1}}, "
-               "{HueSaturationValue: {p: 1}}]}")
+def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> tuple[float, float]:
+    """(steady-state images/s, start-up seconds) of one generate run."""
+    import cv2
 
-
-def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> float:
+    cv2.setNumThreads(1)
+    commits: list[tuple[float, int]] = []
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         simgen.generate(scenario, Path(out) / "ds", images=images, seed=0, renderer=renderer,
-                        workers=workers)
-        return images / (time.perf_counter() - start)
+                        workers=workers,
+                        on_scene=lambda _, n: commits.append((time.perf_counter(), n)))
+        end = time.perf_counter()
+    warm = min(workers, len(commits) - 1)   # every worker has finished its first scene
+    if warm < 1:
+        return images / (end - start), 0.0
+    t0 = commits[warm - 1][0]
+    counted = sum(n for _, n in commits[warm:])
+    # Start-up: what the first scenes took beyond their share at the steady rate.
+    rate = counted / (commits[-1][0] - t0)
+    first = sum(n for _, n in commits[:warm])
+    return rate, max(0.0, (t0 - start) - first / rate)
 
 
 def peak_rss_mib() -> float:
@@ -68,6 +105,18 @@ def peak_rss_mib() -> float:
     return max(own, children) / 1024.0
 
 
+def r0_mesa_default_threads(path: str, images: int) -> float | None:
+    """EGL's R0 in a fresh process with Mesa's own thread count (every core)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LP_NUM_THREADS",)}
+    proc = subprocess.run([sys.executable, str(HERE), "--scenario", path, "--images",
+                           str(images), "--r0-only", "egl", "--mesa-default-threads"],
+                          capture_output=True, text=True, env=env, timeout=600)
+    try:
+        return float(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+
+
 def bench_renderer(path: str, images: int, renderer: str, workers: int) -> dict:
     from simgen import timing
 
@@ -75,29 +124,86 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int) -> dict:
     exact = simgen.load_scenario(path, ["labels.occlusion=exact", PHOTOMETRIC])
     r0, name = render_only(none, images, renderer)
     timing.enable()
-    one = end_to_end(none, images, name)
+    one, startup_one = end_to_end(none, images, name)
     stages = timing.totals()
     timing.enable(False)
+    many, startup_many = end_to_end(none, images, name, workers)
+    exact_rate, _ = end_to_end(exact, images, name)
     rows = {"R0 render only": r0,
             "end to end, 1 worker, occlusion none": one,
-            "end to end, 1 worker, occlusion exact": end_to_end(exact, images, name),
-            f"end to end, {workers} workers, occlusion none": end_to_end(none, images, name, workers)}
-    return {"renderer": name, "images_per_s": rows,
-            "ratio_to_R0": {k: v / r0 for k, v in rows.items()},
-            "workers_scaling": rows[f"end to end, {workers} workers, occlusion none"] / one,
-            "stage_seconds_1_worker": stages}
+            "end to end, 1 worker, occlusion exact": exact_rate,
+            f"end to end, {workers} workers, occlusion none": many}
+    result = {"renderer": name, "images_per_s": rows,
+              "ratio_to_R0": {k: v / r0 for k, v in rows.items()},
+              "workers_scaling": many / one,
+              "startup_s": {"1 worker": startup_one, f"{workers} workers": startup_many},
+              "stage_seconds_1_worker": stages}
+    if name == "egl":
+        result["R0_mesa_default_threads"] = r0_mesa_default_threads(path, images)
+    return result
+
+
+def memory(path: str, sizes: list[int], workers: int) -> dict[int, dict[str, float]]:
+    """Peak RSS (MiB) of the parent and of the largest worker, for runs of each size, each in
+    a fresh process. Small images and short settling keep 10,000 images to minutes; what grows
+    with a run's length (records, the merge) does not depend on the image size."""
+    code = (
+        "import resource, sys, tempfile, simgen\n"
+        "sc = simgen.load_scenario(sys.argv[1], ['image.width=64', 'image.height=48', "
+        "'settle.max_steps=20', 'labels.occlusion=none'])\n"
+        "with tempfile.TemporaryDirectory() as out:\n"
+        "    simgen.generate(sc, out + '/ds', images=int(sys.argv[2]), workers=int(sys.argv[3]),"
+        " renderer='tiny')\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n")
+    peaks = {}
+    for size in sizes:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code, path, str(size), str(workers)],
+                              capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            raise SystemExit(proc.stderr)
+        parent, child = (float(v) for v in proc.stdout.split()[-2:])
+        peaks[size] = {"parent_mib": parent, "worker_mib": child,
+                       "seconds": time.perf_counter() - start}
+    return peaks
 
 
 def main() -> int:
-    import os
+    from simgen.workers import default_workers
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default=str(Path(__file__).parent.parent / "scenes/tabletop.yaml"))
-    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--scenario", default=str(HERE.parent.parent / "scenes/tabletop.yaml"))
+    parser.add_argument("--images", type=int, default=64)
     parser.add_argument("--renderer", default="all", choices=("all", "tiny", "egl"))
-    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--memory", help="comma-separated run sizes: measure peak RSS instead")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--r0-only", help=argparse.SUPPRESS)
+    parser.add_argument("--mesa-default-threads", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.r0_only:
+        scenario = simgen.load_scenario(args.scenario, ["labels.occlusion=none"])
+        print(render_only(scenario, args.images, args.r0_only)[0])
+        return 0
+    machine = (f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
+               f"Python {sys.version.split()[0]}")
+    if args.memory:
+        sizes = [int(v) for v in args.memory.split(",")]
+        peaks = memory(args.scenario, sizes, args.workers)
+        print(f"simgen memory: {Path(args.scenario).name} at 64x48, {args.workers} workers, {machine}")
+        for size, peak in peaks.items():
+            print(f"  {size:7d} images: parent {peak['parent_mib']:6.0f} MiB, largest worker "
+                  f"{peak['worker_mib']:6.0f} MiB ({peak['seconds']:.0f} s)")
+        if len(sizes) > 1:
+            first, last = peaks[sizes[0]], peaks[sizes[-1]]
+            print(f"  {sizes[-1]} / {sizes[0]} images: parent "
+                  f"{last['parent_mib'] / first['parent_mib']:.2f}x, worker "
+                  f"{last['worker_mib'] / first['worker_mib']:.2f}x")
+        if args.json:
+            Path(args.json).write_text(json.dumps({"memory": peaks, "machine": machine}, indent=1))
+        return 0
 
     names = ["tiny", "egl"] if args.renderer == "all" else [args.renderer]
     results = []
@@ -109,12 +215,16 @@ def main() -> int:
     spec = simgen.load_scenario(args.scenario).spec
     print(f"simgen benchmark: {Path(args.scenario).name}, {spec.image.width}x{spec.image.height}, "
           f"{spec.views_per_scene} views/scene, {args.images} images, photometric augmentation, "
-          f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores")
+          f"one render thread per worker, {machine}")
     for result in results:
-        print(f"\nrenderer {result['renderer']}{'':22} {'images/s':>9} {'x R0':>6}")
+        print(f"\nrenderer {result['renderer']}{'':31} {'images/s':>9} {'x R0':>6}")
         for row, rate in result["images_per_s"].items():
-            print(f"  {row:40} {rate:9.2f} {result['ratio_to_R0'][row]:6.2f}")
-        print(f"  {args.workers} workers / 1 worker: {result['workers_scaling']:.2f}x")
+            print(f"  {row:49} {rate:9.2f} {result['ratio_to_R0'][row]:6.2f}")
+        if result.get("R0_mesa_default_threads"):
+            print(f"  {'(R0 with Mesa threads on every core: one process)':49} "
+                  f"{result['R0_mesa_default_threads']:9.2f}")
+        print(f"  {args.workers} workers / 1 worker: {result['workers_scaling']:.2f}x; start-up "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = result["stage_seconds_1_worker"]
         total = sum(stages.values()) or 1.0
         print("  time per stage, 1 worker: " + ", ".join(
@@ -123,7 +233,7 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "scenario": Path(args.scenario).name, "images": args.images, "workers": args.workers,
-            "results": results, "peak_rss_mib": peak_rss_mib(),
+            "results": results, "peak_rss_mib": peak_rss_mib(), "machine": machine,
             "python": sys.version.split()[0]}, indent=1))
     return 0
 

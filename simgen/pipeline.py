@@ -386,7 +386,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
              on_renderer: Callable[[str], None] | None = None,
              progress: bool = False, workers: int = 1, resume: bool = False,
              skip_failed: bool = False, backend: str = "local",
-             address: str | None = None) -> GenerateResult:
+             address: str | None = None,
+             on_scene: Callable[[int, int], None] | None = None) -> GenerateResult:
     """Generate a COCO dataset of `images` images from `scenario` into `out`.
 
     `workers` > 1 runs scenes in that many processes (see simgen.workers); `backend="ray"` runs
@@ -395,7 +396,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     and sizes), rendering only the scenes not yet committed; the result is byte-identical to an
     uninterrupted run. A scene that fails stops the run (committed scenes are kept), or with
     `skip_failed` is recorded in the manifest and the run goes on. Every argument is checked, and
-    the scenario fully validated, before `out` is touched.
+    the scenario fully validated, before `out` is touched. `on_scene(scene_index, images)` is
+    called after each scene is committed (progress displays, the benchmark's clock).
     """
     from simgen.render import start_renderer, RendererUnavailable
     from simgen.sim import World
@@ -447,13 +449,14 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
 
             results = run_scenes_ray(scenario, seed, todo, render.name, image_format,
                                      workers if workers > 1 else None, address)
-        elif workers == 1:
+        elif min(workers, len(todo)) <= 1:  # one scene or one worker: no pool to start
             results = (run_scene_safely(scenario, seed, scene_index, world, render, items,
                                         image_format) for scene_index, items in todo)
         else:
             from simgen.workers import run_scenes
 
-            results = run_scenes(scenario, seed, todo, render.name, image_format, workers)
+            results = run_scenes(scenario, seed, todo, render.name, image_format,
+                                 min(workers, len(todo)))
         try:
             for (scene_index, items), result in zip(todo, results):
                 if isinstance(result, SceneFailure):
@@ -465,6 +468,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                     with stage("write"):
                         ds.commit_scene(out, scene_index, result.files, result.record)
                 bar.update(len(items))
+                if on_scene:
+                    on_scene(scene_index, len(items))
         finally:
             bar.close()
     with stage("merge"):

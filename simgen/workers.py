@@ -22,8 +22,22 @@ ONE_THREAD_ENV = {"LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_T
 _WORKER: dict[str, Any] = {}
 
 
+def default_workers() -> int:
+    """The CLI's default --workers: the cores this process may run on (its CPU affinity, which
+    containers and `taskset` narrow), since each worker renders on one core."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
+    import signal
+
     import cv2
+
+    # Ctrl-C reaches the whole process group: the parent alone handles it (stops the pool,
+    # keeps what is committed, says how to resume); a worker would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from simgen.render import start_renderer
     from simgen.sim import World

@@ -25,28 +25,63 @@ def _simgen(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tmp_path):
-    out = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "simgen", "generate", *ARGS, "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory):
+    clean = tmp_path_factory.mktemp("clean") / "ds"
+    assert _simgen(*ARGS, "-o", str(clean)).returncode == 0
+    return dataset_files(clean, run_state=False)
+
+
+def _start_and_wait_for_commits(out, *extra: str) -> subprocess.Popen:
+    """`simgen generate` in its own process group (as a shell runs it), once 3 scenes are in."""
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", "generate", *ARGS, "-o", str(out),
+                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     scenes = out / ".simgen/scenes"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(scenes.glob("*.json"))) < 3:
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    committed = {p.name: p.stat().st_mtime_ns for p in scenes.glob("*.json")}
-    assert 3 <= len(committed) < 12, "killed part-way"
-    assert not (out / "manifest.json").exists()
+    return proc
 
+
+def _resume_and_compare(out, committed: dict, clean_run: dict) -> None:
     resumed = _simgen(*ARGS, "-o", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
+    scenes = out / ".simgen/scenes"
     assert {p.name: p.stat().st_mtime_ns for p in scenes.glob("*.json")
             if p.name in committed} == committed     # committed scenes were not made again
-    clean = tmp_path / "clean"
-    assert _simgen(*ARGS, "-o", str(clean)).returncode == 0
-    assert dataset_files(out, run_state=False) == dataset_files(clean, run_state=False)
+    assert dataset_files(out, run_state=False) == clean_run
     assert not list(out.rglob(".*.tmp-*"))
+
+
+def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tmp_path, clean_run):
+    out = tmp_path / "killed"
+    proc = _start_and_wait_for_commits(out)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate()
+    committed = {p.name: p.stat().st_mtime_ns for p in (out / ".simgen/scenes").glob("*.json")}
+    assert 3 <= len(committed) < 12, "killed part-way"
+    assert not (out / "manifest.json").exists()
+    _resume_and_compare(out, committed, clean_run)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_stops_cleanly_says_how_to_resume_and_resume_is_identical(tmp_path, clean_run,
+                                                                         workers):
+    out = tmp_path / "interrupted"
+    proc = _start_and_wait_for_commits(out, "--workers", workers)
+    os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole group
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr                     # no worker traceback either
+    lines = stderr.strip().splitlines()
+    assert lines[-2].startswith("simgen: interrupted; the scenes already finished are kept")
+    assert lines[-1].strip().startswith("simgen generate ") and lines[-1].endswith(" --resume")
+    assert f"--workers {workers}" in lines[-1] and "-o " in lines[-1]
+    committed = {p.name: p.stat().st_mtime_ns for p in (out / ".simgen/scenes").glob("*.json")}
+    assert 3 <= len(committed) < 12, "interrupted part-way"
+    assert not (out / "manifest.json").exists()
+    _resume_and_compare(out, committed, clean_run)
 
 
 def test_resume_with_another_seed_or_size_is_refused(tmp_path):
