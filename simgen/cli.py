@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "dataset; their bytes equal those of a full run")
     gen.add_argument("--overwrite", action="store_true",
                      help="replace the simgen dataset already in OUT")
-    gen.add_argument("-w", "--workers", type=_positive, default=1,
-                     help="worker processes, each with its own PyBullet world (default 1); "
+    gen.add_argument("-w", "--workers", type=_positive, default=None,
+                     help="worker processes, each with its own PyBullet world and one core "
+                          "(default: the cores here; never more than the scenes to make); "
                           "any number gives the same bytes")
     gen.add_argument("--backend", choices=("local", "ray"), default="local",
                      help="local processes (default), or Ray actors, one per CPU of the cluster "
@@ -132,6 +133,78 @@ def build_parser() -> argparse.ArgumentParser:
                      help="copy the images (default: hard-link where possible, else copy)")
     how.add_argument("--link", dest="link", action="store_const", const="link",
                      help="hard-link the images; an error where the file system cannot")
+
+    ver = commands.add_parser(
+        "verify", help="check a dataset: COCO rules, labels against masks, provenance, "
+                       "every file against the manifest's sha256")
+    ver.add_argument("dataset", metavar="OUT", help="simgen dataset folder")
+    ver.add_argument("--reproduce", type=_non_negative, default=0, metavar="K",
+                     help="also re-make K images chosen at random and compare their bytes")
+    ver.add_argument("--seed", type=_non_negative, default=0,
+                     help="seed of the --reproduce choice (default 0)")
+    ver.add_argument("--json", dest="json_file", metavar="FILE",
+                     help="write the full report as JSON to FILE ('-': stdout, the summary "
+                          "then goes to stderr)")
+
+    regen = commands.add_parser(
+        "regen", help="re-make one image from its provenance and compare it with the stored one")
+    regen.add_argument("dataset", metavar="OUT", help="simgen dataset folder")
+    regen.add_argument("--image-id", type=_positive, required=True, metavar="N",
+                       help="id of the image to re-make")
+    regen.add_argument("-o", "--out", metavar="FILE", help="write the re-made image file here")
+
+    rep = commands.add_parser(
+        "report", help="one self-contained HTML page of a dataset's statistics, to review it "
+                       "before training (or to compare it with another dataset)")
+    rep.add_argument("dataset", metavar="OUT",
+                     help="a simgen dataset folder, any COCO folder, or a COCO JSON file")
+    rep.add_argument("-o", "--out", metavar="HTML",
+                     help="report file (default ./<dataset name>_report.html; never inside a "
+                          "simgen dataset, whose manifest lists every file)")
+    rep.add_argument("--against", metavar="OTHER",
+                     help="compare with this dataset (any kind OUT may be): overlaid "
+                          "histograms and a table of distances")
+    rep.add_argument("--images", metavar="DIR", help="OUT's image folder, if not found by itself")
+    rep.add_argument("--against-images", metavar="DIR", help="OTHER's image folder, likewise")
+    rep.add_argument("--max-images", type=_positive, default=2000, metavar="IMAGES",
+                     help="images decoded for pixel statistics and near-duplicates, drawn at "
+                          "random with --seed (default 2000); labels always use all")
+    rep.add_argument("--sheet", type=_non_negative, default=16, metavar="N",
+                     help="images on the contact sheet (default 16)")
+    rep.add_argument("--dup-bits", type=_non_negative, default=4, metavar="BITS",
+                     help="near-duplicates: hashes at most BITS of 64 apart (default 4)")
+    rep.add_argument("--seed", type=_non_negative, default=0,
+                     help="seed of the image samples (default 0)")
+
+    mix = commands.add_parser(
+        "mix", help="merge a real COCO dataset with a simgen dataset into one COCO dataset, "
+                    "at a chosen share of synthetic images")
+    mix.add_argument("--real", required=True, metavar="REAL",
+                     help="the real dataset: any COCO folder or COCO JSON file; every image "
+                          "and annotation is kept unchanged")
+    mix.add_argument("--real-images", metavar="DIR",
+                     help="REAL's image folder, if not found by itself")
+    mix.add_argument("--real-split", default="train", metavar="SPLIT",
+                     help="split of a real JSON file not named instances_<split>.json "
+                          "(default train)")
+    mix.add_argument("--synthetic", required=True, metavar="OUT",
+                     help="a dataset folder simgen generate wrote")
+    mix.add_argument("--synthetic-fraction", type=float, metavar="F",
+                     help="share of synthetic images in the result, 0 <= F < 1: all real "
+                          "images and round(F * real / (1 - F)) synthetic ones (default: "
+                          "every synthetic image)")
+    mix.add_argument("--synthetic-split", default="train", metavar="SPLIT",
+                     help="split the synthetic images go to (default train)")
+    mix.add_argument("-o", "--out", required=True, metavar="MIXED",
+                     help="output folder (empty or new)")
+    mix.add_argument("--seed", type=_non_negative, default=0,
+                     help="seed of the choice of synthetic images (default 0)")
+    mix_how = mix.add_mutually_exclusive_group()
+    mix_how.add_argument("--copy", dest="link", action="store_const", const="copy",
+                         default="auto",
+                         help="copy the images (default: hard-link where possible, else copy)")
+    mix_how.add_argument("--link", dest="link", action="store_const", const="link",
+                         help="hard-link the images; an error where the file system cannot")
     return parser
 
 
@@ -146,6 +219,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _preview(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "verify":
+            return _verify(args)
+        if args.command == "regen":
+            return _regen(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "mix":
+            return _mix(args)
         return _generate(args)
     except SimgenError as err:
         print(f"simgen: error: {err}", file=sys.stderr)
@@ -155,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("simgen: interrupted; no preview written", file=sys.stderr)
         elif args.command == "export":
             print("simgen: interrupted; nothing exported", file=sys.stderr)
+        elif args.command == "mix":
+            print("simgen: interrupted; nothing written", file=sys.stderr)
         elif args.command == "generate":
             again = " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])
                              if a != "--resume")
@@ -198,12 +281,17 @@ def _check(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from simgen.pipeline import generate
     from simgen.scenario import load
+    from simgen.workers import default_workers
 
     scenario = load(args.scenario, args.overrides, args.asset_roots)
+    workers = args.workers
+    if workers is None:
+        # Ray's default is one actor per CPU of the cluster, not of this machine.
+        workers = 1 if args.backend == "ray" else default_workers()
     result = generate(
         scenario, args.out, images=args.images, seed=args.seed, renderer=args.renderer,
         image_format=args.image_format, image_ids=args.image_ids, overwrite=args.overwrite,
-        workers=args.workers, resume=args.resume, skip_failed=args.skip_failed,
+        workers=workers, resume=args.resume, skip_failed=args.skip_failed,
         backend=args.backend, address=args.address,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
         progress=not args.quiet and sys.stderr.isatty())
@@ -230,6 +318,92 @@ def _export(args: argparse.Namespace) -> int:
     result = export_yolo(args.dataset, args.out, segments=args.segments, link=args.link)
     print(f"simgen: exported {result.images} images ({result.labels} labels) to "
           f"{os.fspath(result.out)}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from simgen.output.dataset import write_atomic
+    from simgen.verify import verify
+
+    report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed)
+    summary = report.summary()
+    if args.json_file == "-":
+        print(json.dumps(report.to_json(), indent=1))
+        print(summary, file=sys.stderr)
+    else:
+        if args.json_file:
+            try:
+                write_atomic(Path(args.json_file),
+                             json.dumps(report.to_json(), indent=1).encode() + b"\n")
+            except OSError as err:
+                raise SimgenError(f"{args.json_file}: cannot write the report "
+                                  f"({err.strerror or err})") from None
+        print(summary)
+    return 0 if report.ok else 1
+
+
+def _regen(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from simgen.output.dataset import write_atomic
+    from simgen.regen import regenerate
+
+    result = regenerate(args.dataset, args.image_id)
+    if args.out and result.image_bytes is not None:
+        try:
+            write_atomic(Path(args.out), result.image_bytes)
+        except OSError as err:
+            raise SimgenError(f"{args.out}: cannot write the image "
+                              f"({err.strerror or err})") from None
+    verdict = "identical" if result.identical else "DIFFERENT"
+    print(f"simgen: image {result.image_id} ({result.file}) re-made: {verdict} "
+          f"(image bytes, COCO entry, {result.annotations} annotations compared)")
+    for line in result.differences:
+        print(f"  {line}")
+    if not result.identical:
+        for note in result.notes:
+            print(f"  note: {note}")
+    if args.out and result.image_bytes is not None:
+        print(f"simgen: wrote the re-made image to {args.out}")
+    return 0 if result.identical else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from simgen.report import default_report_path, write_report
+
+    out = args.out if args.out is not None else default_report_path(args.dataset)
+    result = write_report(args.dataset, out, against=args.against, images_dir=args.images,
+                          against_images_dir=args.against_images, max_images=args.max_images,
+                          sheet_images=args.sheet, max_hash_distance=args.dup_bits,
+                          seed=args.seed)
+    what = f"{result.stats.labels.n_images} images"
+    if result.against is not None:
+        what += f" against {result.against.labels.n_images} of {result.against.name}"
+    print(f"simgen: wrote the report of {result.stats.name} ({what}) to "
+          f"{os.fspath(result.out)}")
+    return 0
+
+
+def _mix(args: argparse.Namespace) -> int:
+    from simgen.mix import mix_datasets
+
+    result = mix_datasets(args.real, args.synthetic, args.out,
+                          synthetic_fraction=args.synthetic_fraction, seed=args.seed,
+                          link=args.link, real_images=args.real_images,
+                          synthetic_split=args.synthetic_split, real_split=args.real_split)
+    per_split = ", ".join(f"{split} {n}" for split, n in result.splits.items())
+    print(f"simgen: mixed {result.real_images} real and {result.synthetic_images} of "
+          f"{result.synthetic_available} synthetic images (synthetic fraction "
+          f"{result.synthetic_fraction:.4g}; {per_split}) with {result.annotations} annotations "
+          f"into {os.fspath(result.out)}")
+    if result.real_only:
+        print(f"simgen: categories only in the real data: {', '.join(result.real_only)}")
+    if result.synthetic_only:
+        print(f"simgen: categories only in the synthetic data: "
+              f"{', '.join(result.synthetic_only)}")
     return 0
 
 

@@ -24,7 +24,7 @@ from simgen.output import dataset as ds
 from simgen import geometry
 from simgen.timing import stage
 from simgen.output.images import FORMATS, encode_image, encode_png16
-from simgen.provenance import package_versions
+from simgen.provenance import code_sha256, package_versions
 from simgen.scenario import Scenario, load
 from simgen.scenario.sample import sample as sample_scene
 from simgen.scenario.schema import SplitSpec
@@ -520,6 +520,7 @@ def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, 
     return {
         "format": "simgen-dataset/1",
         "simgen_version": __version__,
+        "simgen_code_sha256": code_sha256(),
         "packages": package_versions(),
         "scenario": {"name": scenario.name, "file": Path(scenario.source).name,
                      "file_sha256": scenario.file_sha256, "sha256": scenario.sha256,

@@ -176,6 +176,15 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     return counts
 
 
+def coco_entries(item: dict[str, Any], first_annotation_id: int) -> tuple[dict[str, Any],
+                                                                        list[dict[str, Any]]]:
+    """The COCO image entry and annotations that finalize writes for one scene-record item,
+    its annotations numbered from `first_annotation_id` (ids run on through a split's file).
+    `simgen regen` rebuilds stored entries with this, so both always agree."""
+    return item["image"], [{"id": first_annotation_id + i, **annotation}
+                           for i, annotation in enumerate(item["annotations"])]
+
+
 class _SplitWriter:
     """Builds annotations/instances_<split>.json from entries appended one at a time."""
 
@@ -189,12 +198,12 @@ class _SplitWriter:
         self.images = self.annotations = 0
 
     def add(self, item: dict[str, Any]) -> None:
-        self._images.write((b"," if self.images else b"") + dumps(item["image"]))
+        image, annotations = coco_entries(item, self.annotations + 1)
+        self._images.write((b"," if self.images else b"") + dumps(image))
         self.images += 1
-        for annotation in item["annotations"]:
+        for annotation in annotations:
             self.annotations += 1
-            self._annotations.write((b"," if self.annotations > 1 else b"")
-                                    + dumps({"id": self.annotations, **annotation}))
+            self._annotations.write((b"," if self.annotations > 1 else b"") + dumps(annotation))
 
     def finish(self, info: dict[str, Any], categories: list[dict[str, Any]]) -> None:
         tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")

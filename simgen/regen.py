@@ -1,0 +1,316 @@
+"""Re-make stored images from their provenance and compare them with what is on disk.
+
+Everything comes from the dataset folder itself: the manifest keeps the resolved scenario (and
+the folder its relative asset references resolve against), the seed, the renderer and the image
+format; an image's provenance gives its scene and view, and its id gives the augmented variant.
+The scene is then run again in-process (`pipeline.run_scene`, only the wanted views), and the
+re-made image file, COCO image entry and annotations are compared with the stored ones: file
+bytes exactly, entries as JSON values, annotation ids numbered on from the stored first one the
+way finalize numbers them (`output.dataset.coco_entries`).
+
+`simgen regen` re-makes one image; `simgen verify --reproduce K` re-makes K, each scene settled
+once for all of its chosen images.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from simgen.errors import SimgenError
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One image as the dataset holds it: its split, COCO entry and annotations (file order)."""
+
+    split: str
+    image: dict[str, Any]
+    annotations: list[dict[str, Any]]
+
+    @property
+    def file(self) -> str:
+        """The image file, relative to OUT."""
+        return f"images/{self.split}/{self.image.get('file_name')}"
+
+
+@dataclass(frozen=True)
+class RegenResult:
+    """The outcome of re-making one image."""
+
+    image_id: int
+    file: str                     # the stored image file, relative to OUT
+    identical: bool
+    differences: list[str]        # one line each; empty when identical
+    image_bytes: bytes | None     # the re-made image file (None when it could not be re-made)
+    annotations: int = 0          # annotations compared
+    notes: list[str] = field(default_factory=list)  # what differs in the environment, if anything
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image_id": self.image_id, "file": self.file, "identical": self.identical,
+                "differences": self.differences, "annotations": self.annotations,
+                "notes": self.notes}
+
+
+def read_manifest(out: str | Path) -> dict[str, Any]:
+    """The dataset's manifest; SimgenError when `out` is not a finished simgen dataset."""
+    out = Path(out)
+    if not out.is_dir():
+        raise SimgenError(f"{out}: not a dataset folder (no such folder)")
+    path = out / MANIFEST
+    if not path.is_file():
+        raise SimgenError(f"{out}: not a simgen dataset (no {MANIFEST}; an unfinished run has "
+                          "none)")
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError) as err:
+        raise SimgenError(f"{path}: cannot read the manifest: {err}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise SimgenError(f"{path}: not a simgen manifest (no 'files' mapping)")
+    return manifest
+
+
+def read_stored(out: str | Path) -> dict[int, StoredImage]:
+    """Every image of the dataset's COCO files by id; SimgenError when a file cannot be read."""
+    out = Path(out)
+    stored: dict[int, StoredImage] = {}
+    for path in sorted((out / "annotations").glob("instances_*.json")):
+        try:
+            data = json.loads(path.read_bytes())
+            images, annotations = data["images"], data["annotations"]
+            by_image: dict[Any, list[dict[str, Any]]] = {}
+            for ann in annotations:
+                by_image.setdefault(ann["image_id"], []).append(ann)
+            split = path.stem[len("instances_"):]
+            for image in images:
+                stored.setdefault(image["id"], StoredImage(split, image,
+                                                           by_image.get(image["id"], [])))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise SimgenError(f"{path}: cannot read COCO file: {err!r}") from None
+    return stored
+
+
+def regenerate(out: str | Path, image_id: int) -> RegenResult:
+    """Re-make image `image_id` of the dataset in `out` and compare it with the stored one.
+
+    SimgenError when it cannot be tried: not a dataset, no such image, the manifest's scenario
+    no longer resolves (or hashes differently), the recorded renderer cannot start here."""
+    return regenerate_many(out, [image_id])[0]
+
+
+def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
+                    manifest: Mapping[str, Any] | None = None,
+                    stored: Mapping[int, StoredImage] | None = None) -> list[RegenResult]:
+    """`regenerate` for several images, in the order given; a scene is settled once for all of
+    its images. `manifest` and `stored` (from read_manifest / read_stored) save reading them
+    again."""
+    from simgen.pipeline import SceneFailure, run_scene_safely
+    from simgen.render import RendererUnavailable, start_renderer
+    from simgen.sim import World
+
+    out = Path(out)
+    image_ids = list(image_ids)
+    manifest = read_manifest(out) if manifest is None else manifest
+    stored = read_stored(out) if stored is None else stored
+    for image_id in image_ids:
+        if image_id not in stored:
+            raise SimgenError(f"{out}: no image with id {image_id!r} in "
+                              f"annotations/instances_*.json ({_id_range(stored)})")
+    scenario = scenario_of(manifest)
+    seed, renderer_name = manifest.get("seed"), manifest.get("renderer")
+    image_format = manifest.get("image_format", "png")
+    notes = environment_notes(manifest)
+    spec = scenario.spec
+    per_view = spec.augment.augmentations_per_view if spec.augment else 1
+    results: dict[int, RegenResult] = {}
+    plan: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for image_id in dict.fromkeys(image_ids):
+        item = stored[image_id]
+        where = _place(item, image_id, spec.views_per_scene, per_view, seed)
+        if isinstance(where, str):
+            results[image_id] = RegenResult(image_id, item.file, False,
+                                            [f"cannot re-make: {where}"], None, notes=notes)
+        else:
+            scene_seed, scene_index, view, variant = where
+            plan.setdefault((scene_seed, scene_index), []).append((image_id, view, variant))
+    if plan:
+        with World() as world:
+            try:
+                renderer = start_renderer(world, renderer_name)
+            except (RendererUnavailable, ValueError) as err:
+                raise SimgenError(f"renderer {renderer_name!r} (recorded in the manifest) cannot "
+                                  f"start here: {err}") from None
+            for (scene_seed, scene_index), items in sorted(plan.items()):
+                output = run_scene_safely(scenario, scene_seed, scene_index, world, renderer,
+                                          [(view, variant) for _, view, variant in items],
+                                          image_format)
+                for image_id, _, _ in items:
+                    item = stored[image_id]
+                    if isinstance(output, SceneFailure):
+                        results[image_id] = RegenResult(
+                            image_id, item.file, False,
+                            [f"re-making scene {scene_index} failed: {output.error}"], None,
+                            notes=notes)
+                    else:
+                        results[image_id] = _compare(out, image_id, item, output, notes)
+    return [results[image_id] for image_id in image_ids]
+
+
+def scenario_of(manifest: Mapping[str, Any]) -> Any:
+    """The Scenario the manifest records, checked to hash as it did when the dataset was made."""
+    from simgen.scenario import load_resolved
+
+    recorded = manifest.get("scenario")
+    if not isinstance(recorded, dict) or not isinstance(recorded.get("resolved"), dict):
+        raise SimgenError(f"{MANIFEST}: no scenario.resolved to re-make images from")
+    # Named for messages: an asset that no longer resolves reads
+    # "manifest.json: scenario tabletop.yaml: objects[0].asset: asset not found: ...".
+    name = f"{MANIFEST}: scenario {recorded.get('file') or recorded.get('name')}"
+    scenario = load_resolved(recorded["resolved"], recorded.get("dir") or ".", name,
+                             recorded.get("file_sha256", ""), recorded.get("overrides") or (),
+                             recorded.get("asset_roots") or ())
+    if scenario.sha256 != recorded.get("sha256"):
+        raise SimgenError(f"{MANIFEST}: scenario.resolved hashes to {scenario.sha256[:12]}, "
+                          f"not the recorded scenario.sha256 {str(recorded.get('sha256'))[:12]} "
+                          "(the manifest was edited, or this simgen resolves it differently)")
+    return scenario
+
+
+def environment_notes(manifest: Mapping[str, Any]) -> list[str]:
+    """Versions recorded in the manifest that differ here: why bytes may differ."""
+    from simgen import __version__
+    from simgen.provenance import code_sha256, package_versions
+
+    notes = []
+    if manifest.get("simgen_version") not in (None, __version__):
+        notes.append(f"made with simgen {manifest['simgen_version']}, this is {__version__}")
+    elif manifest.get("simgen_code_sha256") not in (None, code_sha256()):
+        notes.append(f"made with other simgen code (source sha256 "
+                     f"{str(manifest['simgen_code_sha256'])[:12]}, here {code_sha256()[:12]})")
+    recorded = manifest.get("packages")
+    if isinstance(recorded, dict):
+        here = package_versions()
+        for name, version in recorded.items():
+            if name in here and here[name] != version:
+                notes.append(f"made with {name} {version}, this is {here[name]}")
+    return notes
+
+
+def _place(item: StoredImage, image_id: int, views: int, per_view: int,
+           manifest_seed: Any) -> tuple[int, int, int, int] | str:
+    """(seed, scene index, view, variant) of a stored image from its provenance and id, or why
+    they cannot be had."""
+    provenance = item.image.get("provenance")
+    if not isinstance(provenance, dict):
+        return "the image entry has no provenance"
+    values = {}
+    for key in ("seed", "scene_index", "view_index"):
+        value = provenance.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return f"provenance.{key} must be an integer >= 0 (got {value!r})"
+        values[key] = value
+    scene_index, view = values["scene_index"], values["view_index"]
+    if view >= views:
+        return f"provenance.view_index {view} is not below views_per_scene {views}"
+    if not isinstance(image_id, int) or image_id < 1:
+        return f"image id {image_id!r} is not an integer >= 1"
+    if (image_id - 1) // per_view != scene_index * views + view:
+        return (f"provenance scene_index {scene_index}, view_index {view} do not give image id "
+                f"{image_id} ({views} views per scene, {per_view} variants per view)")
+    if values["seed"] != manifest_seed:
+        return (f"provenance.seed {values['seed']} differs from the manifest's seed "
+                f"{manifest_seed!r}")
+    return values["seed"], scene_index, view, (image_id - 1) % per_view
+
+
+def _compare(out: Path, image_id: int, item: StoredImage, output: Any,
+             notes: list[str]) -> RegenResult:
+    from simgen.output.dataset import coco_entries, dumps
+
+    remade = next((entry for entry in output.record["images"]
+                   if entry["image"]["id"] == image_id), None)
+    if remade is None:
+        return RegenResult(image_id, item.file, False,
+                           [f"re-making scene {output.scene_index} gave no image {image_id}"],
+                           None, notes=notes)
+    first_id = item.annotations[0].get("id") if item.annotations else 1
+    first_id = first_id if isinstance(first_id, int) else 1
+    image, annotations = json.loads(dumps(coco_entries(remade, first_id)))
+    split = remade["image"]["provenance"]["split"]
+    files = dict(output.files)
+    differences = []
+    if split != item.split:
+        differences.append(f"split: stored in {item.split}, re-made into {split}")
+    image_file = f"images/{split}/{image['file_name']}"
+    wanted = [(item.file, image_file)]
+    for key in ("depth_file", "instances_file"):
+        if key in image:
+            wanted.append((str(item.image.get(key)), image[key]))
+    for stored_rel, remade_rel in wanted:
+        differences += _compare_file(out, stored_rel, files.get(remade_rel))
+    differences += [f"COCO image entry: {line}" for line in _diff(item.image, image)]
+    if len(item.annotations) != len(annotations):
+        differences.append(f"annotations: {len(item.annotations)} stored, {len(annotations)} "
+                           "re-made")
+    for stored_ann, remade_ann in zip(item.annotations, annotations):
+        differences += [f"annotation {stored_ann.get('id')}: {line}"
+                        for line in _diff(stored_ann, remade_ann)]
+    return RegenResult(image_id, item.file, not differences, differences,
+                       files.get(image_file), len(annotations), notes)
+
+
+def _compare_file(out: Path, rel: str, remade: bytes | None) -> list[str]:
+    if remade is None:
+        return [f"{rel}: not re-made"]
+    try:
+        data = (out / rel).read_bytes()
+    except OSError as err:
+        return [f"{rel}: cannot read the stored file ({err.strerror or err})"]
+    if data == remade:
+        return []
+    at = next((i for i, (a, b) in enumerate(zip(data, remade)) if a != b),
+              min(len(data), len(remade)))
+    return [(f"{rel}: bytes differ (stored {len(data)} bytes, re-made {len(remade)}; "
+             f"first difference at byte {at})")]
+
+
+def _diff(stored: Any, remade: Any, path: str = "", limit: int = 5) -> list[str]:
+    """Where two JSON values differ, as 'key.path: stored X, re-made Y' lines (a few at most)."""
+    if stored == remade:
+        return []
+    if isinstance(stored, dict) and isinstance(remade, dict):
+        lines = []
+        for key in list(stored) + [k for k in remade if k not in stored]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in remade:
+                lines.append(f"{where}: stored but not re-made")
+            elif key not in stored:
+                lines.append(f"{where}: re-made but not stored")
+            else:
+                lines += _diff(stored[key], remade[key], where, limit)
+            if len(lines) >= limit:
+                return lines[:limit]
+        return lines
+    if (isinstance(stored, list) and isinstance(remade, list) and len(stored) == len(remade)
+            and any(isinstance(v, (dict, list)) for v in stored)):
+        lines = []
+        for index, (a, b) in enumerate(zip(stored, remade)):
+            lines += _diff(a, b, f"{path}[{index}]", limit)
+            if len(lines) >= limit:
+                return lines[:limit]
+        return lines
+    return [f"{path or 'value'}: stored {_short(stored)}, re-made {_short(remade)}"]
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _id_range(stored: Mapping[int, StoredImage]) -> str:
+    ids = sorted(i for i in stored if isinstance(i, int))
+    return f"its ids run {ids[0]}..{ids[-1]}" if ids else "it has no images"

@@ -1,0 +1,428 @@
+"""`simgen mix`: real data passes through unchanged, the synthetic fraction is the one asked
+for, the result is COCO that pycocotools loads, its manifest matches its files, and the same
+inputs give the same bytes. Bad input: exit 2, one line, nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+
+from simgen import mix as mix_module
+from simgen.cli import main
+from simgen.errors import SimgenError
+from simgen.mix import FORMAT, mix_datasets
+from tests.conftest import REPO
+from tests.export.test_yolo import write_handmade
+
+IDS = ("id", "image_id", "category_id")          # the only annotation fields a mix changes
+REAL_CATEGORIES = [{"id": 5, "name": "mug", "supercategory": "kitchen"},   # out of id order
+                   {"id": 9, "name": "plant", "supercategory": "garden"},  # real only
+                   {"id": 2, "name": "ball", "supercategory": "toy"}]
+TABLETOP = ["mug", "duck", "lego_brick", "jenga_block", "teddy_bear", "ball"]
+
+
+# --- datasets --------------------------------------------------------------------------------
+
+def write_real(root: Path) -> Path:
+    """A 'real' COCO dataset in a non-simgen layout: root/annotations.json + root/imgs/, odd
+    ids, a subfolder, mixed formats, extra fields, polygons, an image without objects and an
+    annotation without iscrowd. Returns the JSON file's folder."""
+    rng = np.random.default_rng(7)
+    images = [
+        {"id": 101, "file_name": "a.jpg", "width": 40, "height": 30, "license": 3,
+         "date_captured": "2024-05-01"},
+        {"id": 57, "file_name": "b.png", "width": 32, "height": 24},
+        {"id": 300, "file_name": "sub/c.png", "width": 40, "height": 30, "flickr_url": ""},
+        {"id": 4, "file_name": "d.png", "width": 20, "height": 20},
+    ]
+    for im in images:
+        path = root / "imgs" / im["file_name"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(path), rng.integers(0, 256, (im["height"], im["width"], 3), np.uint8))
+    annotations = [
+        {"id": 9001, "image_id": 101, "category_id": 5, "bbox": [2.5, 3.0, 10.0, 8.0],
+         "area": 80.0, "iscrowd": 0, "segmentation": [[2.5, 3, 12.5, 3, 12.5, 11, 2.5, 11]],
+         "attributes": {"occluded": False}, "score": 1},
+        {"id": 17, "image_id": 101, "category_id": 9, "bbox": [20, 5, 6, 12], "area": 50,
+         "iscrowd": 0, "segmentation": [[20, 5, 26, 5, 26, 17]]},
+        {"id": 3, "image_id": 57, "category_id": 2, "bbox": [1, 1, 5, 5], "area": 25,
+         "segmentation": [[1, 1, 6, 1, 6, 6, 1, 6]]},                     # no iscrowd
+        {"id": 44, "image_id": 300, "category_id": 5, "bbox": [0, 0, 40, 30], "area": 1200,
+         "iscrowd": 0, "segmentation": [[0, 0, 40, 0, 40, 30, 0, 30]]},
+        {"id": 45, "image_id": 300, "category_id": 2, "bbox": [4, 4, 4, 4], "area": 16,
+         "iscrowd": 0, "segmentation": [[4, 4, 8, 4, 8, 8, 4, 8]]},
+    ]
+    coco = {"info": {"description": "handmade real"},
+            "licenses": [{"id": 3, "name": "CC-BY", "url": ""}],
+            "images": images, "annotations": annotations, "categories": REAL_CATEGORIES}
+    (root / "annotations.json").write_text(json.dumps(coco))
+    return root
+
+
+@pytest.fixture(scope="module")
+def synthetic(make_dataset) -> Path:
+    return make_dataset(REPO / "scenes/tabletop.yaml", images=8)
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory) -> Path:
+    return write_real(tmp_path_factory.mktemp("real"))
+
+
+@pytest.fixture(scope="module")
+def mixed(real, synthetic, tmp_path_factory) -> Path:
+    """F = 0.5 with 4 real images: 4 synthetic ones."""
+    out = tmp_path_factory.mktemp("mixes") / "mixed"
+    mix_datasets(real, synthetic, out, synthetic_fraction=0.5, seed=0)
+    return out
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def coco_files(folder: Path) -> dict[str, dict]:
+    return {p.stem.removeprefix("instances_"): json.loads(p.read_bytes())
+            for p in sorted((folder / "annotations").glob("instances_*.json"))}
+
+
+def entries(folder: Path):
+    """(split, image, its annotations, category id -> name) for every image of a dataset."""
+    for split, coco in coco_files(folder).items():
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        for im in coco["images"]:
+            yield split, im, [a for a in coco["annotations"] if a["image_id"] == im["id"]], names
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def source_entries(folder: Path, json_file: str | None = None) -> dict[int, tuple]:
+    """Original image id -> (image, its annotations, category id -> name)."""
+    files = [folder / json_file] if json_file else \
+        sorted((folder / "annotations").glob("instances_*.json"))
+    found = {}
+    for path in files:
+        coco = json.loads(path.read_bytes())
+        names = {c["id"]: c["name"] for c in coco["categories"]}
+        for im in coco["images"]:
+            found[im["id"]] = (im, [a for a in coco["annotations"] if a["image_id"] == im["id"]],
+                               names)
+    return found
+
+
+def assert_same_annotations(new: list[dict], old: list[dict], new_names: dict,
+                            old_names: dict) -> None:
+    assert len(new) == len(old)
+    for a, b in zip(new, old):
+        for key, value in b.items():
+            if key not in IDS:
+                assert a[key] == value, (key, a[key], value)
+        assert set(a) == set(b) | {"id", "iscrowd"}
+        assert a["iscrowd"] == b.get("iscrowd", 0)
+        assert new_names[a["category_id"]] == old_names[b["category_id"]]
+
+
+# --- (1) real data unchanged -----------------------------------------------------------------
+
+def test_every_real_image_and_annotation_is_kept_unchanged(mixed, real):
+    source = source_entries(real, "annotations.json")
+    seen = set()
+    for split, im, anns, names in entries(mixed):
+        if im["synthetic"]:
+            continue
+        old_im, old_anns, old_names = source[im["origin"]["image_id"]]
+        seen.add(old_im["id"])
+        assert im["origin"]["file_name"] == old_im["file_name"]
+        assert {k: v for k, v in im.items() if k not in ("id", "file_name", "synthetic",
+                                                           "origin")} == \
+            {k: v for k, v in old_im.items() if k not in ("id", "file_name")}
+        assert (mixed / "images" / split / im["file_name"]).read_bytes() == \
+            (real / "imgs" / old_im["file_name"]).read_bytes()
+        assert_same_annotations(anns, old_anns, names, old_names)
+    assert seen == set(source)
+
+
+def test_synthetic_images_and_annotations_are_the_simgen_ones(mixed, synthetic):
+    source = source_entries(synthetic)
+    chosen = []
+    for split, im, anns, names in entries(mixed):
+        if not im["synthetic"]:
+            continue
+        old_im, old_anns, old_names = source[im["origin"]["image_id"]]
+        chosen.append(old_im["id"])
+        assert split == "train"
+        assert im["camera"] == old_im["camera"] and im["provenance"] == old_im["provenance"]
+        old_split = old_im["provenance"]["split"]
+        assert im["origin"] == {"dataset": synthetic.name, "split": old_split,
+                                "image_id": old_im["id"], "file_name": old_im["file_name"]}
+        assert (mixed / "images" / split / im["file_name"]).read_bytes() == \
+            (synthetic / "images" / old_split / old_im["file_name"]).read_bytes()
+        assert_same_annotations(anns, old_anns, names, old_names)
+    assert chosen == sorted(chosen) and len(set(chosen)) == 4
+
+
+# --- (2) the fraction ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fraction, expected", [(0.5, 4), (0.2, 1), (0.0, 0), (1 / 3, 2),
+                                                (None, 8)])
+def test_the_synthetic_fraction_is_the_one_requested(real, synthetic, tmp_path, fraction,
+                                                     expected):
+    result = mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=fraction)
+    flags = [im["synthetic"] for _, im, _, _ in entries(tmp_path / "mixed")]
+    assert flags.count(True) == result.synthetic_images == expected
+    assert flags.count(False) == result.real_images == 4
+    assert result.synthetic_fraction == expected / (4 + expected)
+    manifest = json.loads((tmp_path / "mixed/manifest.json").read_bytes())
+    assert manifest["synthetic_fraction"] == {"requested": fraction,
+                                              "achieved": expected / (4 + expected)}
+    if fraction is not None:
+        assert result.synthetic_fraction == pytest.approx(fraction, abs=0.5 / (4 + expected))
+
+
+def test_the_seed_chooses_the_synthetic_images(real, synthetic, tmp_path):
+    runs = iter(range(10))
+
+    def chosen(seed: int) -> list[int]:
+        out = tmp_path / f"run{next(runs)}"
+        mix_datasets(real, synthetic, out, synthetic_fraction=0.5, seed=seed)
+        return [im["origin"]["image_id"] for _, im, _, _ in entries(out) if im["synthetic"]]
+
+    assert chosen(0) == chosen(0)
+    assert chosen(0) != chosen(1)
+
+
+# --- (3) categories, ids, flags --------------------------------------------------------------
+
+def test_categories_are_matched_by_name_real_first(mixed):
+    result_names = ["ball", "mug", "plant", "duck", "lego_brick", "jenga_block", "teddy_bear"]
+    for coco in coco_files(mixed).values():
+        cats = coco["categories"]
+        assert [c["id"] for c in cats] == list(range(1, len(result_names) + 1))
+        assert [c["name"] for c in cats] == result_names
+        # A real category keeps its fields; simgen's cuboid keypoints are added for its boxes.
+        assert cats[1]["supercategory"] == "kitchen" and len(cats[1]["keypoints"]) == 9
+        assert "keypoints" not in cats[2]
+    manifest = json.loads((mixed / "manifest.json").read_bytes())
+    assert manifest["categories"] == {"names": result_names, "real_only": ["plant"],
+                                      "synthetic_only": TABLETOP[1:5]}
+
+
+def test_every_image_is_flagged_with_its_origin(mixed, real, synthetic):
+    ids = []
+    for split, im, _, _ in entries(mixed):
+        ids.append(im["id"])
+        assert isinstance(im["synthetic"], bool)
+        assert set(im["origin"]) == {"dataset", "split", "image_id", "file_name"}
+        assert im["origin"]["dataset"] == (synthetic.name if im["synthetic"] else real.name)
+        ext = Path(im["origin"]["file_name"]).suffix
+        assert im["file_name"] == f"{im['id']:09d}{ext}"
+    assert sorted(ids) == list(range(1, 9))
+
+
+def test_pycocotools_loads_every_file(mixed):
+    for path in sorted((mixed / "annotations").glob("instances_*.json")):
+        data = json.loads(path.read_bytes())
+        coco = COCO(str(path))
+        assert sorted(coco.getAnnIds()) == [a["id"] for a in data["annotations"]] == \
+            list(range(1, len(data["annotations"]) + 1))
+        assert sorted(coco.getImgIds()) == [im["id"] for im in data["images"]]
+        assert sorted(coco.getCatIds()) == [c["id"] for c in data["categories"]]
+        assert len(coco.getAnnIds(iscrowd=False)) == len(data["annotations"])
+        split = path.stem.removeprefix("instances_")
+        for im in data["images"]:
+            pixels = cv2.imread(str(mixed / "images" / split / im["file_name"]))
+            assert pixels.shape[:2] == (im["height"], im["width"])
+
+
+def test_the_manifest_matches_every_file(mixed, real, synthetic):
+    manifest = json.loads((mixed / "manifest.json").read_bytes())
+    assert manifest["format"] == FORMAT and manifest["seed"] == 0
+    files = {p.relative_to(mixed).as_posix() for p in mixed.rglob("*") if p.is_file()}
+    assert set(manifest["files"]) == files - {"manifest.json"}
+    for rel, entry in manifest["files"].items():
+        data = (mixed / rel).read_bytes()
+        assert entry == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    sources = manifest["sources"]
+    raw = (real / "annotations.json").read_bytes()
+    assert sources["real"]["files"] == {"annotations.json": {
+        "sha256": hashlib.sha256(raw).hexdigest(), "bytes": len(raw)}}
+    assert sources["real"]["images"] == 4 and sources["real"]["annotations"] == 5
+    syn = sources["synthetic"]
+    assert syn["manifest_sha256"] == \
+        hashlib.sha256((synthetic / "manifest.json").read_bytes()).hexdigest()
+    assert syn["scenario"]["name"] == "tabletop" and syn["images_available"] == 8
+    assert syn["images"] == 4
+    assert manifest["counts"]["images"] == {"train": 8}
+
+
+def test_same_inputs_give_the_same_bytes_linked_or_copied(real, synthetic, mixed, tmp_path):
+    mix_datasets(real, synthetic, tmp_path / "copied", synthetic_fraction=0.5, link="copy")
+    assert snapshot(tmp_path / "copied") == snapshot(mixed)
+    image = next((tmp_path / "copied/images/train").iterdir())
+    assert not os.path.samefile(image, mixed / "images/train" / image.name)
+
+
+def test_images_are_hard_links_by_default(mixed, real):
+    origin = source_entries(real, "annotations.json")
+    for split, im, _, _ in entries(mixed):
+        if not im["synthetic"]:
+            old = origin[im["origin"]["image_id"]][0]
+            assert os.path.samefile(mixed / "images" / split / im["file_name"],
+                                    real / "imgs" / old["file_name"])
+
+
+# --- (4) splits --------------------------------------------------------------------------------
+
+def test_real_splits_are_kept_and_synthetic_images_go_to_one(synthetic, tmp_path):
+    real = write_handmade(tmp_path / "handmade")  # instances_train.json + instances_val.json
+    result = mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=0.5)
+    files = coco_files(tmp_path / "mixed")
+    # 3 real images (train 2, val 1), so 3 synthetic ones, all in train after the real ones.
+    assert list(files) == ["train", "val"] and result.splits == {"train": 5, "val": 1}
+    assert [im["synthetic"] for im in files["train"]["images"]] == [False, False] + [True] * 3
+    assert [im["origin"]["split"] for im in files["val"]["images"]] == ["val"]
+    assert [im["id"] for im in files["train"]["images"] + files["val"]["images"]] == \
+        list(range(1, 7))
+    assert result.categories[:2] == ("a", "b") and result.real_only == ("a", "b")
+
+    result = mix_datasets(real, synthetic, tmp_path / "to_test", synthetic_fraction=0.5,
+                          synthetic_split="test")
+    files = coco_files(tmp_path / "to_test")
+    assert list(result.splits.items()) == [("train", 2), ("val", 1), ("test", 3)]
+    assert all(im["synthetic"] for im in files["test"]["images"])
+    assert len(files["test"]["images"]) == 3
+
+
+def test_a_lone_json_goes_to_real_split(real, synthetic, tmp_path):
+    result = mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=0.5,
+                          real_split="val")
+    assert result.splits == {"train": 4, "val": 4}
+    assert all(not im["synthetic"] for im in coco_files(tmp_path / "mixed")["val"]["images"])
+
+
+# --- (5) the command line and bad input --------------------------------------------------------
+
+def test_the_command_line_mixes(real, synthetic, mixed, tmp_path, capsys):
+    code = main(["mix", "--real", str(real / "annotations.json"), "--real-images",
+                 str(real / "imgs"), "--synthetic", str(synthetic), "--synthetic-fraction", "0.5",
+                 "-o", str(tmp_path / "mixed")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mixed 4 real and 4 of 8 synthetic images" in out
+    assert "only in the real data: plant" in out
+    assert "only in the synthetic data: duck, lego_brick, jenga_block, teddy_bear" in out
+    # The same images and annotations as the folder-given mix (only the name of the real
+    # dataset, which load_coco_source takes from the path, differs).
+    got, want = snapshot(tmp_path / "mixed"), snapshot(mixed)
+    assert {k: v for k, v in got.items() if k.startswith("images/")} == \
+        {k: v for k, v in want.items() if k.startswith("images/")}
+    assert coco_files(tmp_path / "mixed")["train"]["annotations"] == \
+        coco_files(mixed)["train"]["annotations"]
+
+
+def _not_coco(tmp_path: Path) -> Path:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes/readme.txt").write_text("hello")
+    return tmp_path / "notes"
+
+
+def _full(tmp_path: Path) -> Path:
+    (tmp_path / "mixed").mkdir()
+    (tmp_path / "mixed/keep.txt").write_text("mine")
+    return tmp_path / "mixed"
+
+
+BAD = {
+    "fraction 1": (["--synthetic-fraction", "1"], "synthetic fraction must be >= 0 and < 1"),
+    "fraction 1.5": (["--synthetic-fraction", "1.5"], "must be >= 0 and < 1"),
+    "fraction < 0": (["--synthetic-fraction", "-0.1"], "must be >= 0 and < 1"),
+    "fraction nan": (["--synthetic-fraction", "nan"], "must be >= 0 and < 1"),
+    "too few": (["--synthetic-fraction", "0.9"],
+                "needs 36 synthetic images, but the synthetic dataset has 8"),
+    "bad split": (["--synthetic-split", "../x"], "synthetic split must be a folder name"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(case, real, synthetic, tmp_path,
+                                                              capsys):
+    extra, message = BAD[case]
+    code = main(["mix", "--real", str(real), "--synthetic", str(synthetic), *extra,
+                 "-o", str(tmp_path / "mixed")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("simgen: error: ") and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["real not coco", "real missing", "synthetic not simgen",
+                                  "real is simgen", "real is a mix", "synthetic is a mix",
+                                  "output not empty", "output is a file",
+                                  "output inside synthetic"])
+def test_bad_datasets_exit_2_with_one_line_and_write_nothing(case, real, synthetic, mixed,
+                                                             tmp_path, capsys):
+    real_arg, syn_arg, out = real, synthetic, tmp_path / "mixed"
+    if case == "real not coco":
+        real_arg = _not_coco(tmp_path)
+    elif case == "real missing":
+        real_arg = tmp_path / "nowhere"
+    elif case == "synthetic not simgen":
+        syn_arg = write_handmade(tmp_path / "handmade")
+    elif case == "real is simgen":
+        real_arg = synthetic
+    elif case == "real is a mix":
+        real_arg = mixed
+    elif case == "synthetic is a mix":
+        syn_arg = mixed
+    elif case == "output not empty":
+        out = _full(tmp_path)
+    elif case == "output is a file":
+        out.write_text("mine")
+    else:
+        out = synthetic / "mixed"
+    before = snapshot(tmp_path)
+    code = main(["mix", "--real", str(real_arg), "--synthetic", str(syn_arg), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and err.startswith("simgen: error: "), err
+    assert snapshot(tmp_path) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert not (synthetic / "mixed").exists()
+
+
+def test_a_changed_synthetic_image_is_refused_and_nothing_is_left(real, synthetic, tmp_path):
+    copy = tmp_path / "synthetic"
+    shutil.copytree(synthetic, copy)
+    image = max((copy / "images/train").iterdir())
+    data = bytearray(image.read_bytes())
+    data[len(data) // 2] ^= 1
+    image.write_bytes(bytes(data))
+    with pytest.raises(SimgenError, match="does not match the sha256"):
+        mix_datasets(real, copy, tmp_path / "mixed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["synthetic"]
+
+
+def test_an_interrupted_mix_leaves_nothing(real, synthetic, tmp_path, monkeypatch, capsys):
+    calls = []
+    real_sha = mix_module.sha256_file
+
+    def interrupted(path):
+        calls.append(path)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_sha(path)
+
+    monkeypatch.setattr(mix_module, "sha256_file", interrupted)
+    code = main(["mix", "--real", str(real), "--synthetic", str(synthetic), "-o",
+                 str(tmp_path / "mixed")])
+    assert code == 130 and "interrupted; nothing written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
