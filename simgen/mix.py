@@ -44,7 +44,6 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -52,11 +51,11 @@ from typing import Any
 
 from simgen.coco_source import CocoSource, CocoSplit, load_coco_source
 from simgen.errors import SimgenError
+from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer
 from simgen.output.dataset import SPLITS, dumps, sha256_file, write_atomic
 
 FORMAT = "simgen-mix/1"
 SYNTHETIC_FORMAT = "simgen-dataset/"   # prefix of the manifest format `simgen generate` writes
-LINK_AUTO, LINK_COPY, LINK_HARD = "auto", "copy", "link"
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
         shutil.rmtree(staging)
     try:
         staging.mkdir()
-        place = _placer(link)
+        place = placer(link)
         files: dict[str, dict[str, Any]] = {}
         counts: dict[str, dict[str, int]] = {"images": {}, "annotations": {}}
         next_image_id = 1
@@ -419,26 +418,6 @@ def _licenses(source: CocoSource) -> list[Any]:
                 ids.add(key)
                 licenses.append(lic)
     return licenses
-
-
-def _placer(link: str) -> Callable[[Path, Path], None]:
-    can_link = link != LINK_COPY
-
-    def place(src: Path, dst: Path) -> None:
-        nonlocal can_link
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if can_link:
-            try:
-                os.link(src, dst)
-                return
-            except OSError as err:
-                if link == LINK_HARD:
-                    raise SimgenError(f"{dst}: cannot hard-link {src} ({err.strerror}); "
-                                      "use --copy") from None
-                can_link = False  # e.g. another file system: copy this and every later image
-        shutil.copyfile(src, dst)
-
-    return place
 
 
 # --- the manifest's record of the sources ------------------------------------------------------

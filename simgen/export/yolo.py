@@ -26,12 +26,12 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable
+from typing import Any
 
 from simgen.errors import SimgenError
+from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer
 from simgen.output.dataset import SPLITS, write_atomic
 
-LINK_AUTO, LINK_COPY, LINK_HARD = "auto", "copy", "link"
 
 
 @dataclass
@@ -69,7 +69,7 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
         shutil.rmtree(staging)
     try:
         staging.mkdir()
-        place = _placer(link)
+        place = placer(link)
         classes = {c["id"]: i for i, c in enumerate(names)}  # COCO id order -> 0..N-1
         n_images = n_labels = 0
         for split in splits:
@@ -189,26 +189,6 @@ def _check_target(dataset: Path, out: Path) -> None:
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-def _placer(link: str) -> Callable[[Path, Path], None]:
-    can_link = link != LINK_COPY
-
-    def place(src: Path, dst: Path) -> None:
-        nonlocal can_link
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if can_link:
-            try:
-                os.link(src, dst)
-                return
-            except OSError as err:
-                if link == LINK_HARD:
-                    raise SimgenError(f"{dst}: cannot hard-link {src} ({err.strerror}); "
-                                      "use --copy") from None
-                can_link = False  # e.g. another file system: copy this and every later image
-        shutil.copyfile(src, dst)
-
-    return place
-
 
 def _clip(v: float) -> float:
     return 0.0 if not v > 0.0 else (1.0 if v >= 1.0 else v)  # also maps -0.0 and NaN to 0.0
