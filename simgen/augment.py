@@ -139,6 +139,9 @@ class Augmenter:
                 keypoint_params=A.KeypointParams(format="xy", label_fields=["keypoint_ids"],
                                                  remove_invisible=False))
         _fix_keypoint_convention(self._compose)
+        # albumentations carries keypoints as float32: an image-only pipeline must hand them back
+        # exactly (not a rounding away from the unaugmented labels), so they skip it.
+        self._moves_pixels = _has_dual_transform(self._compose)
 
     def apply(self, rgb: np.ndarray, instance_map: np.ndarray, keypoints_xy: np.ndarray,
               seed: int) -> AugmentResult:
@@ -162,13 +165,26 @@ class Augmenter:
             raise RuntimeError(f"the pipeline made a {image.dtype} {image.shape} image")
         if mask.shape != image.shape[:2]:  # pragma: no cover - albumentations keeps them equal
             raise RuntimeError(f"image {image.shape} and instance map {mask.shape} disagree")
-        moved = np.full(points.shape, np.nan)
-        kept = np.asarray(out["keypoint_ids"], dtype=np.int64)
-        if kept.size:
-            moved[kept] = np.asarray(out["keypoints"], dtype=np.float64)[:, :2]
+        if not self._moves_pixels:
+            moved = points.copy()
+        else:
+            moved = np.full(points.shape, np.nan)
+            kept = np.asarray(out["keypoint_ids"], dtype=np.int64)
+            if kept.size:
+                moved[kept] = np.asarray(out["keypoints"], dtype=np.float64)[:, :2]
         return AugmentResult(np.ascontiguousarray(image),
                              np.ascontiguousarray(mask, dtype=np.int32),
                              moved, _replay_record(out["replay"]))
+
+
+def _has_dual_transform(transform: Any) -> bool:
+    """Whether a (nested) pipeline holds any transform that moves pixels (and so keypoints)."""
+    import albumentations as A
+
+    children = getattr(transform, "transforms", None)
+    if children is not None:
+        return any(_has_dual_transform(child) for child in children)
+    return isinstance(transform, A.DualTransform)
 
 
 # --- building and checking ---------------------------------------------------------------------
