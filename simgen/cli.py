@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also re-make K images chosen at random and compare their bytes")
     ver.add_argument("--seed", type=_non_negative, default=0,
                      help="seed of the --reproduce choice (default 0)")
+    ver.add_argument("--scenario-dir", metavar="DIR",
+                     help="with --reproduce: resolve the scenario's relative asset references "
+                          "in DIR instead of the folder the manifest recorded")
     ver.add_argument("--json", dest="json_file", metavar="FILE",
                      help="write the full report as JSON to FILE ('-': stdout, the summary "
                           "then goes to stderr)")
@@ -152,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--image-id", type=_positive, required=True, metavar="N",
                        help="id of the image to re-make")
     regen.add_argument("-o", "--out", metavar="FILE", help="write the re-made image file here")
+    regen.add_argument("--scenario-dir", metavar="DIR",
+                       help="resolve the scenario's relative asset references in DIR instead "
+                            "of the folder the manifest recorded (a dataset made elsewhere)")
 
     rep = commands.add_parser(
         "report", help="one self-contained HTML page of a dataset's statistics, to review it "
@@ -328,7 +334,8 @@ def _verify(args: argparse.Namespace) -> int:
     from simgen.output.dataset import write_atomic
     from simgen.verify import verify
 
-    report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed)
+    report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed,
+                    scenario_dir=args.scenario_dir)
     summary = report.summary()
     if args.json_file == "-":
         print(json.dumps(report.to_json(), indent=1))
@@ -351,7 +358,7 @@ def _regen(args: argparse.Namespace) -> int:
     from simgen.output.dataset import write_atomic
     from simgen.regen import regenerate
 
-    result = regenerate(args.dataset, args.image_id)
+    result = regenerate(args.dataset, args.image_id, scenario_dir=args.scenario_dir)
     if args.out and result.image_bytes is not None:
         try:
             write_atomic(Path(args.out), result.image_bytes)

@@ -94,17 +94,21 @@ def read_stored(out: str | Path) -> dict[int, StoredImage]:
     return stored
 
 
-def regenerate(out: str | Path, image_id: int) -> RegenResult:
+def regenerate(out: str | Path, image_id: int,
+               scenario_dir: str | Path | None = None) -> RegenResult:
     """Re-make image `image_id` of the dataset in `out` and compare it with the stored one.
 
+    `scenario_dir` replaces the scenario folder the manifest recorded, against which relative
+    asset references resolve (the dataset was made in another checkout or on another machine).
     SimgenError when it cannot be tried: not a dataset, no such image, the manifest's scenario
     no longer resolves (or hashes differently), the recorded renderer cannot start here."""
-    return regenerate_many(out, [image_id])[0]
+    return regenerate_many(out, [image_id], scenario_dir=scenario_dir)[0]
 
 
 def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
                     manifest: Mapping[str, Any] | None = None,
-                    stored: Mapping[int, StoredImage] | None = None) -> list[RegenResult]:
+                    stored: Mapping[int, StoredImage] | None = None,
+                    scenario_dir: str | Path | None = None) -> list[RegenResult]:
     """`regenerate` for several images, in the order given; a scene is settled once for all of
     its images. `manifest` and `stored` (from read_manifest / read_stored) save reading them
     again."""
@@ -120,7 +124,7 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
         if image_id not in stored:
             raise SimgenError(f"{out}: no image with id {image_id!r} in "
                               f"annotations/instances_*.json ({_id_range(stored)})")
-    scenario = scenario_of(manifest)
+    scenario = scenario_of(manifest, scenario_dir)
     seed, renderer_name = manifest.get("seed"), manifest.get("renderer")
     image_format = manifest.get("image_format", "png")
     notes = environment_notes(manifest)
@@ -160,8 +164,10 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
     return [results[image_id] for image_id in image_ids]
 
 
-def scenario_of(manifest: Mapping[str, Any]) -> Any:
-    """The Scenario the manifest records, checked to hash as it did when the dataset was made."""
+def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = None) -> Any:
+    """The Scenario the manifest records, checked to hash as it did when the dataset was made;
+    relative asset references resolve against `scenario_dir` when given, else the folder the
+    manifest recorded."""
     from simgen.scenario import load_resolved
 
     recorded = manifest.get("scenario")
@@ -170,7 +176,8 @@ def scenario_of(manifest: Mapping[str, Any]) -> Any:
     # Named for messages: an asset that no longer resolves reads
     # "manifest.json: scenario tabletop.yaml: objects[0].asset: asset not found: ...".
     name = f"{MANIFEST}: scenario {recorded.get('file') or recorded.get('name')}"
-    scenario = load_resolved(recorded["resolved"], recorded.get("dir") or ".", name,
+    base_dir = scenario_dir if scenario_dir is not None else (recorded.get("dir") or ".")
+    scenario = load_resolved(recorded["resolved"], base_dir, name,
                              recorded.get("file_sha256", ""), recorded.get("overrides") or (),
                              recorded.get("asset_roots") or ())
     if scenario.sha256 != recorded.get("sha256"):

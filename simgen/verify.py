@@ -107,7 +107,7 @@ class VerifyReport:
 
 
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
-           threads: int | None = None) -> VerifyReport:
+           threads: int | None = None, scenario_dir: str | Path | None = None) -> VerifyReport:
     """Check the dataset in `out` (see the module docstring); with `reproduce` > 0 also re-make
     that many images, chosen at random with `seed`, and compare them byte for byte.
 
@@ -122,12 +122,13 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
     stored = checker.run()
     report = VerifyReport(out, checker.problems, checker.checked, [], seed)
     if reproduce:
-        _reproduce(report, manifest, stored, reproduce, seed)
+        _reproduce(report, manifest, stored, reproduce, seed, scenario_dir)
     return report
 
 
 def _reproduce(report: VerifyReport, manifest: dict[str, Any],
-               stored: dict[int, StoredImage], count: int, seed: int) -> None:
+               stored: dict[int, StoredImage], count: int, seed: int,
+               scenario_dir: str | Path | None) -> None:
     import numpy as np
 
     from simgen.regen import regenerate_many
@@ -139,7 +140,8 @@ def _reproduce(report: VerifyReport, manifest: dict[str, Any],
     rng = np.random.default_rng(seed)
     chosen = sorted(int(i) for i in rng.choice(ids, size=min(count, len(ids)), replace=False))
     try:
-        report.reproduced = regenerate_many(report.out, chosen, manifest=manifest, stored=stored)
+        report.reproduced = regenerate_many(report.out, chosen, manifest=manifest, stored=stored,
+                                             scenario_dir=scenario_dir)
     except SimgenError as err:
         report.problems.append(Problem("reproduce", MANIFEST, f"cannot re-make images: {err}"))
         return

@@ -142,3 +142,34 @@ def test_a_tampered_manifest_scenario_or_renderer_is_a_clear_error(fresh, tmp_pa
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("simgen: error: renderer 'vulkan' (recorded in the manifest) cannot "
                            "start here")
+
+
+def test_a_dataset_made_in_another_checkout_needs_scenario_dir(tmp_path, capsys):
+    """Relative asset references resolve against the scenario folder the manifest recorded;
+    when that folder has moved, regen says which asset it cannot find, and --scenario-dir
+    points it at the new place."""
+    import shutil
+
+    import simgen
+
+    checkout = tmp_path / "checkout"
+    shutil.copytree(REPO / "scenes", checkout / "scenes")
+    out = tmp_path / "ds"
+    scenario = simgen.load_scenario(checkout / "scenes/shelf_picking.yaml", list(SMALL))
+    assert any(not ref.startswith(("pybullet:", "assets:", "catalog:"))
+               for ref in scenario.asset_paths), "shelf_picking has a relative asset"
+    simgen.generate(scenario, out, images=2, renderer="tiny")
+    moved = tmp_path / "moved"
+    checkout.rename(moved)
+
+    with pytest.raises(SimgenError, match=r"kiva_shelf_boards\.urdf"):
+        regenerate(out, 2)
+    assert main(["regen", str(out), "--image-id", "2"]) == 2
+    assert "kiva_shelf_boards.urdf" in capsys.readouterr().err
+
+    assert regenerate(out, 2, scenario_dir=moved / "scenes").identical
+    assert main(["regen", str(out), "--image-id", "2", "--scenario-dir",
+                 str(moved / "scenes")]) == 0
+    assert main(["verify", str(out), "--reproduce", "2", "--scenario-dir",
+                 str(moved / "scenes")]) == 0
+    assert "2 identical" in capsys.readouterr().out
