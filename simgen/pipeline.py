@@ -12,6 +12,7 @@ import math
 import shutil
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -134,6 +135,11 @@ class _SceneContext:
     def categories(self) -> dict[int, int]:
         return {i: body.category_id for i, body in enumerate(self.sample.labeled, start=1)}
 
+    @cached_property
+    def scene_provenance(self) -> dict[str, Any]:
+        """Once per scene: every image of the scene shares it."""
+        return self.sample.provenance()
+
 
 @dataclass(frozen=True)
 class _Render:
@@ -207,7 +213,7 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
     provenance = {"scenario": ctx.scenario.name, "scenario_sha256": ctx.scenario.sha256,
                   "seed": ctx.seed, "scene_index": ctx.scene_index, "view_index": view,
                   "split": split, "renderer": ctx.renderer.name,
-                  "scene": ctx.sample.provenance(), "physics": ctx.settled.provenance()}
+                  "scene": ctx.scene_provenance, "physics": ctx.settled.provenance()}
     if augmented is not None:
         provenance["augment"] = augmented
     record = {"image": {

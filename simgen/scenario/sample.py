@@ -6,7 +6,7 @@ how one part is drawn leaves the others' values as they were.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,11 @@ class BodySample:
     joint_candidates: tuple[tuple[tuple[str, float], ...], ...] = ()   # robots
 
 
+# BodySample fields that are how a body was placed, not what was drawn.
+_NOT_PROVENANCE = frozenset({"path", "candidates", "joint_candidates", "surface_z_m",
+                             "clearance_m", "on_fail"})
+
+
 @dataclass(frozen=True)
 class CameraSample:
     width: int
@@ -105,10 +110,11 @@ class SceneSample:
         """The drawn parameters as JSON data (file paths and retry candidates left out)."""
 
         def body(b: BodySample) -> dict[str, Any]:
-            out = asdict(b)
-            for key in ("path", "candidates", "joint_candidates", "surface_z_m", "clearance_m",
-                        "on_fail"):
-                del out[key]
+            # Field by field: asdict would deep-copy every retry candidate only to drop it
+            # (measured: 10 ms an image).
+            out = {f.name: getattr(b, f.name) for f in fields(b) if f.name not in _NOT_PROVENANCE}
+            out["appearance"] = asdict(b.appearance)
+            out["physics"] = asdict(b.physics)
             del out["appearance"]["texture_path"]
             if b.joint_candidates:
                 out["joints"] = dict(b.joint_candidates[0])
