@@ -17,7 +17,7 @@ End-to-end rates are steady state: the clock starts when the first scene of ever
 committed, so process start, imports and EGL start-up (a few seconds, once per run) are left
 out; they are reported separately as `startup_s`.
 
-    python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 64]
+    python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 48] [--rounds 3]
                                  [--renderer all|tiny|egl] [--workers N] [--json out.json]
     python3 scripts/benchmark.py --memory 1000,10000     # peak RSS of long runs, small images
 """
@@ -117,26 +117,48 @@ def r0_mesa_default_threads(path: str, images: int) -> float | None:
         return None
 
 
-def bench_renderer(path: str, images: int, renderer: str, workers: int) -> dict:
+def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: int) -> dict:
+    """Every row, measured in `rounds` interleaved rounds (R0, 1 worker, N workers, R0, ...):
+    this machine's speed drifts by 10-20% over minutes, and a ratio of two rates taken minutes
+    apart would carry that drift. Each ratio is the median of its per-round ratios; each rate
+    the median of its rounds. Exact occlusion and the stage shares are taken in round 1."""
+    from statistics import median
+
     from simgen import timing
 
     none = simgen.load_scenario(path, ["labels.occlusion=none", PHOTOMETRIC])
     exact = simgen.load_scenario(path, ["labels.occlusion=exact", PHOTOMETRIC])
-    r0, name = render_only(none, images, renderer)
-    timing.enable()
-    one, startup_one = end_to_end(none, images, name)
-    stages = timing.totals()
-    timing.enable(False)
-    many, startup_many = end_to_end(none, images, name, workers)
-    exact_rate, _ = end_to_end(exact, images, name)
-    rows = {"R0 render only": r0,
-            "end to end, 1 worker, occlusion none": one,
-            "end to end, 1 worker, occlusion exact": exact_rate,
-            f"end to end, {workers} workers, occlusion none": many}
-    result = {"renderer": name, "images_per_s": rows,
-              "ratio_to_R0": {k: v / r0 for k, v in rows.items()},
-              "workers_scaling": many / one,
-              "startup_s": {"1 worker": startup_one, f"{workers} workers": startup_many},
+    many_row = f"end to end, {workers} workers, occlusion none"
+    per_round: list[dict[str, float]] = []
+    startups: dict[str, list[float]] = {"1 worker": [], f"{workers} workers": []}
+    stages: dict[str, float] = {}
+    for round_index in range(rounds):
+        r0, name = render_only(none, images, renderer)
+        if round_index == 0:
+            timing.enable()
+        one, startup_one = end_to_end(none, images, name)
+        if round_index == 0:
+            stages = timing.totals()
+            timing.enable(False)
+        many, startup_many = end_to_end(none, images, name, workers)
+        row = {"R0 render only": r0, "end to end, 1 worker, occlusion none": one,
+               many_row: many}
+        if round_index == 0:
+            row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name)[0]
+        per_round.append(row)
+        startups["1 worker"].append(startup_one)
+        startups[f"{workers} workers"].append(startup_many)
+    rows = {key: median(r[key] for r in per_round if key in r)
+            for key in ("R0 render only", "end to end, 1 worker, occlusion none",
+                        "end to end, 1 worker, occlusion exact", many_row)}
+    ratios = {key: median(r[key] / r["R0 render only"] for r in per_round if key in r)
+              for key in rows}
+    scaling = [r[many_row] / r["end to end, 1 worker, occlusion none"] for r in per_round]
+    result = {"renderer": name, "rounds": rounds, "images_per_s": rows, "ratio_to_R0": ratios,
+              "workers_scaling": median(scaling), "workers_scaling_rounds": scaling,
+              "ratio_1_worker_rounds": [r["end to end, 1 worker, occlusion none"]
+                                        / r["R0 render only"] for r in per_round],
+              "startup_s": {k: median(v) for k, v in startups.items()},
               "stage_seconds_1_worker": stages}
     if name == "egl":
         result["R0_mesa_default_threads"] = r0_mesa_default_threads(path, images)
@@ -174,7 +196,9 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default=str(HERE.parent.parent / "scenes/tabletop.yaml"))
-    parser.add_argument("--images", type=int, default=64)
+    parser.add_argument("--images", type=int, default=48, help="images per measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds of every row (medians are reported)")
     parser.add_argument("--renderer", default="all", choices=("all", "tiny", "egl"))
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--memory", help="comma-separated run sizes: measure peak RSS instead")
@@ -209,13 +233,14 @@ def main() -> int:
     results = []
     for name in names:
         try:
-            results.append(bench_renderer(args.scenario, args.images, name, args.workers))
+            results.append(bench_renderer(args.scenario, args.images, name, args.workers,
+                                          args.rounds))
         except simgen.SimgenError as err:  # egl that does not start here
             print(f"(skipping {name}: {err})")
     spec = simgen.load_scenario(args.scenario).spec
     print(f"simgen benchmark: {Path(args.scenario).name}, {spec.image.width}x{spec.image.height}, "
-          f"{spec.views_per_scene} views/scene, {args.images} images, photometric augmentation, "
-          f"one render thread per worker, {machine}")
+          f"{spec.views_per_scene} views/scene, {args.images} images x {args.rounds} rounds "
+          f"(medians), photometric augmentation, one render thread per worker, {machine}")
     for result in results:
         print(f"\nrenderer {result['renderer']}{'':31} {'images/s':>9} {'x R0':>6}")
         for row, rate in result["images_per_s"].items():
@@ -223,7 +248,11 @@ def main() -> int:
         if result.get("R0_mesa_default_threads"):
             print(f"  {'(R0 with Mesa threads on every core: one process)':49} "
                   f"{result['R0_mesa_default_threads']:9.2f}")
-        print(f"  {args.workers} workers / 1 worker: {result['workers_scaling']:.2f}x; start-up "
+        print(f"  {args.workers} workers / 1 worker: {result['workers_scaling']:.2f}x (rounds: "
+              + ", ".join(f"{v:.2f}" for v in result["workers_scaling_rounds"])
+              + "); 1 worker / R0 rounds: "
+              + ", ".join(f"{v:.2f}" for v in result["ratio_1_worker_rounds"]))
+        print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = result["stage_seconds_1_worker"]
         total = sum(stages.values()) or 1.0
@@ -232,7 +261,8 @@ def main() -> int:
     print(f"\npeak RSS {peak_rss_mib():.0f} MiB")
     if args.json:
         Path(args.json).write_text(json.dumps({
-            "scenario": Path(args.scenario).name, "images": args.images, "workers": args.workers,
+            "scenario": Path(args.scenario).name, "images": args.images, "rounds": args.rounds,
+            "workers": args.workers,
             "results": results, "peak_rss_mib": peak_rss_mib(), "machine": machine,
             "python": sys.version.split()[0]}, indent=1))
     return 0

@@ -11,7 +11,7 @@ from tests.conftest import REPO
 def test_benchmark_script_reports_every_row(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "2", "--renderer", "tiny",
+        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "2", "--rounds", "2", "--renderer", "tiny",
          "--json", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
@@ -23,5 +23,6 @@ def test_benchmark_script_reports_every_row(tmp_path):
     assert rows["R0 render only"] == 1.0 and all(v > 0 for v in rows.values())
     assert {"sample", "settle", "render", "label", "augment", "encode", "write",
             "merge"} <= set(result["stage_seconds_1_worker"])
-    assert report["peak_rss_mib"] > 0
+    assert report["peak_rss_mib"] > 0 and report["rounds"] == 2
+    assert len(result["workers_scaling_rounds"]) == 2
     assert "R0 render only" in proc.stdout and "time per stage" in proc.stdout
