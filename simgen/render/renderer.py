@@ -19,6 +19,14 @@ RENDERERS = ("auto", "tiny", "egl")
 # from ~250 differing pixels to a few at 320x240). Rendering with this shift makes the image
 # agree with the stored K, which is the OpenCV-convention truth for both renderers.
 TINY_PRINCIPAL_POINT_SHIFT_PX = (-0.5, 0.5)
+# PyBullet's EGL plugin draws into a 1024 x 768 framebuffer: a larger image comes back resampled
+# (measured: a 1025 x 768 or 1280 x 960 render differs from the same pixels rendered within the
+# limit in about 1 pixel in 300), so larger images are rendered in tiles of at most this size,
+# each with the principal point moved by whole pixels: the same pixel grid, exactly.
+EGL_MAX_SIZE_PX = (1024, 768)
+# How far the window of an object rendered alone reaches beyond its projected collision box.
+ALONE_PAD_M = 0.01
+ALONE_PAD_PX = 2
 
 
 class RendererUnavailable(RuntimeError):
@@ -55,34 +63,103 @@ class Renderer:
     def render_alone(self, uid: int, camera: CameraSample, margin_x: int,
                      margin_y: int) -> np.ndarray:
         """Mask of body `uid` seen alone by `camera`, on a canvas enlarged by the margins on every
-        side (so the part of it outside the frame shows too). Bool, (H + 2my) x (W + 2mx)."""
-        p, cid = self._p, self.world.client
-        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
-        K = self._render_K(camera, margin_x, margin_y)
-        with self.world.isolated(uid), c_output_silenced():
-            _, _, _, _, seg = p.getCameraImage(
-                w, h, viewMatrix=geometry.gl_view_matrix(camera.pose_array),
-                projectionMatrix=geometry.gl_projection_matrix(K, w, h, camera.near_m, camera.far_m),
-                shadow=0, renderer=self._mode, physicsClientId=cid)
-        return np.asarray(seg, dtype=np.int32).reshape(h, w) == uid
+        side (so the part of it outside the frame shows too). Bool, (H + 2my) x (W + 2mx).
 
-    def render(self, scene: SettledScene, camera: CameraSample, light: LightSample) -> Frame:
+        Only the window where the body can appear is rendered: its 3D box (padded) projected
+        into the canvas. A render's cost is mostly per pixel, and an object covers a small part
+        of a canvas four times the image; the window is the same pixel grid (the principal point
+        moves by whole pixels), so its pixels are those of the whole canvas. Should the mask
+        touch a window edge that is not the canvas edge (a visual mesh larger than its
+        collision box), the whole canvas is rendered instead."""
+        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
+        canvas = np.zeros((h, w), dtype=bool)
+        window = self._window(uid, camera, margin_x, margin_y, w, h)
+        if window is None:
+            window = (0, 0, w, h)
+        x0, y0, x1, y1 = window
+        if x1 <= x0 or y1 <= y0:
+            return canvas  # entirely off the canvas
+        canvas[y0:y1, x0:x1] = self._render_mask(uid, camera, margin_x - x0, margin_y - y0,
+                                                 x1 - x0, y1 - y0)
+        mask = canvas[y0:y1, x0:x1]
+        touches = ((x0 > 0 and mask[:, 0].any()) or (y0 > 0 and mask[0].any())
+                   or (x1 < w and mask[:, -1].any()) or (y1 < h and mask[-1].any()))
+        if touches:
+            canvas = self._render_mask(uid, camera, margin_x, margin_y, w, h)
+        return canvas
+
+    def _window(self, uid: int, camera: CameraSample, margin_x: int, margin_y: int, w: int,
+                h: int) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1) of the canvas where body `uid` can appear, or None when that cannot
+        be bounded (part of its box is behind the camera)."""
+        lo, hi = self.world.body_aabb(uid)
+        pad = 0.05 * (hi - lo) + ALONE_PAD_M
+        lo, hi = lo - pad, hi + pad
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                            for z in (lo[2], hi[2])])
+        R, t = camera.pose_array[:3, :3], camera.pose_array[:3, 3]
+        depth = ((corners - t) @ R)[:, 2]
+        if np.any(depth <= camera.near_m):
+            return None
+        uv = geometry.project_points(camera.K_array, camera.pose_array, corners)
+        uv += (margin_x, margin_y)
+        x0 = max(0, int(np.floor(uv[:, 0].min())) - ALONE_PAD_PX)
+        y0 = max(0, int(np.floor(uv[:, 1].min())) - ALONE_PAD_PX)
+        x1 = min(w, int(np.ceil(uv[:, 0].max())) + 1 + ALONE_PAD_PX)
+        y1 = min(h, int(np.ceil(uv[:, 1].max())) + 1 + ALONE_PAD_PX)
+        return x0, y0, x1, y1
+
+    def _render_mask(self, uid: int, camera: CameraSample, shift_x: float, shift_y: float,
+                     w: int, h: int) -> np.ndarray:
+        K = self._render_K(camera, shift_x, shift_y)
+        with self.world.isolated(uid):
+            _, _, seg = self._camera_image(camera, K, w, h, shadow=0)
+        return seg == uid
+
+    def _camera_image(self, camera: CameraSample, K: np.ndarray, w: int, h: int,
+                      **options: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """rgba (h, w, 4) uint8, zbuffer (h, w) float32 and seg (h, w) int32 of a render with
+        intrinsics K, in tiles where the renderer needs them (see EGL_MAX_SIZE_PX)."""
+        max_w, max_h = EGL_MAX_SIZE_PX if self.name == "egl" else (w, h)
+        if w <= max_w and h <= max_h:
+            return self._camera_tile(camera, K, w, h, options)
+        rgba = np.empty((h, w, 4), np.uint8)
+        zbuffer = np.empty((h, w), np.float32)
+        seg = np.empty((h, w), np.int32)
+        for y0 in range(0, h, max_h):
+            for x0 in range(0, w, max_w):
+                tw, th = min(max_w, w - x0), min(max_h, h - y0)
+                tile_K = K.copy()
+                tile_K[0, 2] -= x0
+                tile_K[1, 2] -= y0
+                tile = self._camera_tile(camera, tile_K, tw, th, options)
+                rgba[y0:y0 + th, x0:x0 + tw] = tile[0]
+                zbuffer[y0:y0 + th, x0:x0 + tw] = tile[1]
+                seg[y0:y0 + th, x0:x0 + tw] = tile[2]
+        return rgba, zbuffer, seg
+
+    def _camera_tile(self, camera: CameraSample, K: np.ndarray, w: int, h: int,
+                     options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p, cid = self._p, self.world.client
-        w, h = camera.width, camera.height
-        K = self._render_K(camera)
         with c_output_silenced():  # the EGL plugin prints on some frames
             _, _, rgba, zbuffer, seg = p.getCameraImage(
-                w, h,
-                viewMatrix=geometry.gl_view_matrix(camera.pose_array),
+                w, h, viewMatrix=geometry.gl_view_matrix(camera.pose_array),
                 projectionMatrix=geometry.gl_projection_matrix(K, w, h, camera.near_m, camera.far_m),
-                lightDirection=light.direction, lightColor=light.color,
-                lightDistance=light.distance_m, shadow=int(light.shadows),
-                lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
-                lightSpecularCoeff=light.specular, renderer=self._mode, physicsClientId=cid)
-        rgb = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[:, :, :3])
-        depth = geometry.depth_from_zbuffer(np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
-                                            camera.near_m, camera.far_m)
-        seg = np.asarray(seg, dtype=np.int32).reshape(h, w)
+                renderer=self._mode, physicsClientId=cid, **options)
+        return (np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4),
+                np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
+                np.asarray(seg, dtype=np.int32).reshape(h, w))
+
+    def render(self, scene: SettledScene, camera: CameraSample, light: LightSample) -> Frame:
+        w, h = camera.width, camera.height
+        rgba, zbuffer, seg = self._camera_image(
+            camera, self._render_K(camera), w, h,
+            lightDirection=light.direction, lightColor=light.color,
+            lightDistance=light.distance_m, shadow=int(light.shadows),
+            lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
+            lightSpecularCoeff=light.specular)
+        rgb = np.ascontiguousarray(rgba[:, :, :3])
+        depth = geometry.depth_from_zbuffer(zbuffer, camera.near_m, camera.far_m)
         return Frame(rgb, depth, self._instance_map(seg, scene.labeled_body_ids), camera)
 
     @staticmethod

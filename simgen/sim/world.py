@@ -351,6 +351,10 @@ class World:
         linear, angular = self.p.getBaseVelocity(uid, physicsClientId=self.client)
         return float(np.linalg.norm(linear)), float(np.linalg.norm(angular))
 
+    def body_aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
+        """World axis-aligned box (lo, hi) of the body's collision shapes, all links."""
+        return self._aabb(uid)
+
     def _aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         p, cid = self.p, self.client
         lo, hi = (np.array(v) for v in p.getAABB(uid, -1, physicsClientId=cid))

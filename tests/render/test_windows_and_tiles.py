@@ -1,0 +1,93 @@
+"""Rendering part of a canvas gives exactly the pixels of the whole: an object rendered alone in
+its window (exact occlusion labels), and EGL images larger than its 1024 x 768 framebuffer,
+rendered in tiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simgen.render.renderer as renderer_module
+from simgen.render import start_renderer
+from simgen.scenario import load
+from simgen.scenario.sample import sample
+from simgen.seeding import scene_streams
+from simgen.sim import World
+from tests.conftest import REPO
+
+TABLETOP = REPO / "scenes/tabletop.yaml"
+
+
+def _scene(world: World, overrides: list[str], scene_index: int = 1):
+    scenario = load(TABLETOP, overrides)
+    drawn = sample(scenario, scene_streams(0, scene_index).sampling, seed=0,
+                   scene_index=scene_index)
+    return drawn, world.settle(drawn, scenario.spec.settle)
+
+
+@pytest.fixture(scope="module", params=["tiny", "egl"])
+def rendered(request):
+    world = World()
+    render = start_renderer(world, request.param)
+    drawn, settled = _scene(world, ["image.width=320", "image.height=240"])
+    yield render, drawn, settled
+    world.close()
+
+
+def test_an_object_alone_in_its_window_has_the_pixels_of_the_whole_canvas(rendered):
+    render, drawn, settled = rendered
+    checked = 0
+    for camera in drawn.views:
+        mx, my = camera.width // 2, camera.height // 2
+        w, h = camera.width + 2 * mx, camera.height + 2 * my
+        for uid in settled.labeled_body_ids:
+            if uid < 0:
+                continue
+            window = render._window(uid, camera, mx, my, w, h)
+            whole = render._render_mask(uid, camera, mx, my, w, h)
+            alone = render.render_alone(uid, camera, mx, my)
+            assert alone.shape == (h, w)
+            np.testing.assert_array_equal(alone, whole)
+            if whole.any():
+                assert window is not None and (window[2] - window[0]) * (window[3] - window[1]) < w * h / 4
+                checked += 1
+    assert checked >= 8
+
+
+def test_a_mesh_beyond_its_collision_box_falls_back_to_the_whole_canvas(rendered, monkeypatch):
+    """Were the window too small (here: a collision box shrunk to a point), the mask would touch
+    its edge; the whole canvas is rendered instead, so nothing is cut off."""
+    render, drawn, settled = rendered
+    camera = drawn.views[0]
+    mx, my = camera.width // 2, camera.height // 2
+    w, h = camera.width + 2 * mx, camera.height + 2 * my
+    uid = next(u for u in settled.labeled_body_ids if u >= 0
+               and render._render_mask(u, camera, mx, my, w, h).sum() > 50)
+    lo, hi = render.world.body_aabb(uid)
+    centre = (lo + hi) / 2
+    monkeypatch.setattr(render.world, "body_aabb", lambda _: (centre, centre))
+    monkeypatch.setattr(renderer_module, "ALONE_PAD_M", 0.0)
+    np.testing.assert_array_equal(render.render_alone(uid, camera, mx, my),
+                                  render._render_mask(uid, camera, mx, my, w, h))
+
+
+def test_egl_images_larger_than_its_framebuffer_are_rendered_in_exact_tiles():
+    """Beyond 1024 x 768 the EGL plugin resamples; in tiles the instance map of a 1200 x 900
+    image equals, pixel for pixel, its top-left 1024 x 768 rendered in one piece."""
+    world = World()
+    try:
+        render = start_renderer(world, "egl")
+        drawn, settled = _scene(world, ["image.width=1200", "image.height=900"])
+        camera = drawn.views[0]
+        big = render.render(settled, camera, drawn.light)
+        K = render._render_K(camera)
+        _, _, seg = render._camera_image(camera, K, 1024, 768, shadow=0)
+        part = render._instance_map(seg, settled.labeled_body_ids)
+        np.testing.assert_array_equal(big.instance_map[:768, :1024], part)
+        assert len(np.unique(big.instance_map)) > 3
+        # Without tiles the same image comes back resampled: pixels move.
+        whole = render._camera_tile(camera, K, 1200, 900, {"shadow": 0})[2]
+        assert np.count_nonzero(render._instance_map(whole, settled.labeled_body_ids)[:768, :1024]
+                                != part) > 0
+    finally:
+        world.close()
