@@ -137,7 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver = commands.add_parser(
         "verify", help="check a dataset: COCO rules, labels against masks, provenance, "
                        "every file against the manifest's sha256")
-    ver.add_argument("dataset", metavar="OUT", help="simgen dataset folder")
+    ver.add_argument("dataset", metavar="OUT",
+                     help="a dataset folder simgen generate or simgen mix wrote")
     ver.add_argument("--reproduce", type=_non_negative, default=0, metavar="K",
                      help="also re-make K images chosen at random and compare their bytes")
     ver.add_argument("--seed", type=_non_negative, default=0,

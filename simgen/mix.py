@@ -28,6 +28,8 @@ clients index on it). Image files are hard-linked or copied, never re-encoded.
   F=None takes every synthetic image.
 - Every image entry gains `synthetic` (true/false) and `origin` (`dataset`, `split`, `image_id`,
   `file_name`: where it came from); a real image keeps all its other fields.
+- A synthetic image's depth and instance-id PNGs (`depth_file`, `instances_file`) are placed
+  beside it under `depth/<split>/` and `instances/<split>/`, named by its new id.
 
 Everything is checked before anything is written: the arguments, both datasets (the synthetic
 one must be a dataset `simgen generate` wrote, whose COCO files match its manifest), the
@@ -174,7 +176,19 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                 if item.synthetic:
                     _check_synthetic_image(syn_src, syn_files, src_path, files[rel])
                 source = syn_src if item.synthetic else real_src
-                images.append(_image_entry(old, image_id, name, item, source.name))
+                entry = _image_entry(old, image_id, name, item, source.name)
+                if item.synthetic:
+                    # A synthetic image's depth and instance-id PNGs come along, renamed like it.
+                    for key in SIDE_FILES:
+                        if isinstance(old.get(key), str):
+                            side_src = syn_src.root / old[key]
+                            side_rel = f"{PurePosixPath(old[key]).parts[0]}/{split}/{image_id:09d}.png"
+                            place(side_src, staging / side_rel)
+                            files[side_rel] = {"sha256": sha256_file(staging / side_rel),
+                                               "bytes": (staging / side_rel).stat().st_size}
+                            _check_synthetic_image(syn_src, syn_files, side_src, files[side_rel])
+                            entry[key] = side_rel
+                images.append(entry)
                 for ann in item.source.annotations_of(old["id"]):
                     annotations.append(_annotation_entry(
                         ann, len(annotations) + 1, image_id,
@@ -379,6 +393,11 @@ def _choose(available: int, wanted: int, seed: int) -> list[int]:
 
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(available, size=wanted, replace=False))
+
+
+# Per-image files a simgen image entry may name besides its image (`outputs.depth`,
+# `outputs.instance_ids`), relative to the dataset folder.
+SIDE_FILES = ("depth_file", "instances_file")
 
 
 def _image_entry(old: dict[str, Any], image_id: int, file_name: str, item: _Item,

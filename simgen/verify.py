@@ -19,6 +19,11 @@ Checks (each failure is a `Problem` naming the file, and the image / annotation 
 - reproduce (optional): K images chosen at random (seeded) are re-made from their provenance
   (`simgen.regen`) and compared byte for byte.
 
+A dataset `simgen mix` made (manifest format simgen-mix/1) is checked by the same checker with
+the rules of a mix (`simgen.verify_mix`): COCO rules only for its real images, labels true to
+their masks and provenance for its synthetic ones, and `--reproduce` re-makes synthetic images
+from the simgen dataset they were mixed from.
+
 Each image file is read once (hashed and decoded in the same pass, in threads: hashing and
 decoding release the GIL), and the RLEs of a file are checked in batches, so a dataset of
 thousands of images takes seconds.
@@ -41,6 +46,7 @@ PROVENANCE_KEYS = ("scenario", "scenario_sha256", "seed", "scene_index", "view_i
                    "renderer", "scene", "physics")
 COCO_KEYS = ("info", "licenses", "images", "annotations", "categories")
 PRINT_LIMIT = 20
+MIX_FORMAT_PREFIX = "simgen-mix/"   # manifest format of a dataset `simgen mix` made
 
 
 @dataclass(frozen=True)
@@ -109,42 +115,59 @@ class VerifyReport:
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
            threads: int | None = None, scenario_dir: str | Path | None = None) -> VerifyReport:
     """Check the dataset in `out` (see the module docstring); with `reproduce` > 0 also re-make
-    that many images, chosen at random with `seed`, and compare them byte for byte.
+    that many images (of a mix: synthetic ones), chosen at random with `seed`, and compare them
+    byte for byte. The manifest's format says which rules apply: a simgen dataset's, or a
+    mix's (`simgen.verify_mix`).
 
-    SimgenError (a usage error) when `out` is not a finished simgen dataset; every failed check
-    is a Problem in the report instead."""
+    SimgenError (a usage error) when `out` is not a finished simgen dataset or mix; every
+    failed check is a Problem in the report instead."""
     for name, value in (("reproduce", reproduce), ("seed", seed)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise SimgenError(f"{name} must be an integer >= 0 (got {value!r})")
     out = Path(out)
     manifest = read_manifest(out)
-    checker = _Checker(out, manifest, threads or min(8, os.cpu_count() or 1))
+    checker_class, reproducer = Checker, _reproduce
+    if str(manifest.get("format", "")).startswith(MIX_FORMAT_PREFIX):
+        from simgen.verify_mix import MixChecker, reproduce_mix
+
+        checker_class, reproducer = MixChecker, reproduce_mix
+    checker = checker_class(out, manifest, threads or min(8, os.cpu_count() or 1))
     stored = checker.run()
     report = VerifyReport(out, checker.problems, checker.checked, [], seed)
     if reproduce:
-        _reproduce(report, manifest, stored, reproduce, seed, scenario_dir)
+        reproducer(report, manifest, stored, reproduce, seed, scenario_dir)
     return report
+
+
+def choose_ids(ids: Sequence[int], count: int, seed: int) -> list[int]:
+    """`count` of `ids` (all when fewer), drawn with numpy.random.default_rng(seed), sorted."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(ids, size=min(count, len(ids)), replace=False))
 
 
 def _reproduce(report: VerifyReport, manifest: dict[str, Any],
                stored: dict[int, StoredImage], count: int, seed: int,
                scenario_dir: str | Path | None) -> None:
-    import numpy as np
-
     from simgen.regen import regenerate_many
 
     ids = sorted(stored)
     if not ids:
         report.problems.append(Problem("reproduce", MANIFEST, "no image to re-make"))
         return
-    rng = np.random.default_rng(seed)
-    chosen = sorted(int(i) for i in rng.choice(ids, size=min(count, len(ids)), replace=False))
+    chosen = choose_ids(ids, count, seed)
     try:
         report.reproduced = regenerate_many(report.out, chosen, manifest=manifest, stored=stored,
                                              scenario_dir=scenario_dir)
     except SimgenError as err:
         report.problems.append(Problem("reproduce", MANIFEST, f"cannot re-make images: {err}"))
         return
+    add_differences(report)
+
+
+def add_differences(report: VerifyReport) -> None:
+    """A `reproduce` Problem for each difference of each re-made image."""
     for result in report.reproduced:
         for line in result.differences:
             report.problems.append(Problem("reproduce", result.file,
@@ -159,7 +182,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class _Checker:
+class Checker:
+    """The checks of a simgen dataset. `simgen.verify_mix.MixChecker` overrides the hooks marked
+    so (what the manifest must hold, file names, provenance, which labels must be exact, a
+    last look at the whole) to check a mix with the same code."""
+
+    ignored = frozenset({STATE_DIR})    # top-level folders never listed in the manifest
+    categories_from = "the scenario's"  # where self.categories (the names expected) come from
+
     def __init__(self, out: Path, manifest: dict[str, Any], threads: int) -> None:
         self.out = out
         self.manifest = manifest
@@ -185,6 +215,7 @@ class _Checker:
     # --- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> dict[int, StoredImage]:
+        """Every check; the usable images by id (for --reproduce)."""
         self._check_manifest()
         files = self.manifest["files"]
         stored: dict[int, StoredImage] = {}
@@ -200,11 +231,16 @@ class _Checker:
             self._check_coco_file(rel, data, seen_ids, stored)
         self._check_listed_files(files)
         self._check_unreferenced(files)
+        self._check_whole(stored, [p.stem[len("instances_"):] for p in coco_files])
         return stored
+
+    def _check_whole(self, stored: dict[int, StoredImage], splits: list[str]) -> None:
+        """Hook: checks of the whole dataset once every file is read (a mix's fraction)."""
 
     # --- manifest --------------------------------------------------------------------------------
 
     def _check_manifest(self) -> None:
+        """Hook: what the manifest must hold, then its files list."""
         resolved = self.scenario.get("resolved")
         if not isinstance(resolved, dict):
             self.fail("manifest", MANIFEST, "no scenario.resolved")
@@ -226,6 +262,9 @@ class _Checker:
         for key in ("seed", "renderer", "image_format"):
             if key not in self.manifest:
                 self.fail("manifest", MANIFEST, f"no {key!r}")
+        self._check_manifest_files()
+
+    def _check_manifest_files(self) -> None:
         for rel, entry in self.manifest["files"].items():
             if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
                     and _is_int(entry.get("bytes"))):
@@ -262,7 +301,7 @@ class _Checker:
                 self._check_hash(rel, sha256, size, files)
         for path in sorted(self.out.rglob("*")):
             rel = path.relative_to(self.out).as_posix()
-            if rel == MANIFEST or rel.split("/")[0] == STATE_DIR or path.is_dir():
+            if rel == MANIFEST or rel.split("/")[0] in self.ignored or path.is_dir():
                 continue
             if rel not in files:
                 self.fail("manifest", rel, f"on disk but not listed in {MANIFEST}")
@@ -324,8 +363,8 @@ class _Checker:
         if self.categories is not None:
             names = [c.get("name") for c in categories if isinstance(c, dict)]
             if names != self.categories:
-                self.fail("coco", rel, f"category names {names} are not the scenario's "
-                          f"{self.categories}")
+                self.fail("coco", rel, f"category names {names} are not "
+                          f"{self.categories_from} {self.categories}")
         return ids
 
     def _check_image_entries(self, rel: str, split: str, images: list[Any],
@@ -360,54 +399,33 @@ class _Checker:
                 self.fail("coco", rel, f"file_name must be a relative path inside images/{split}/ "
                           f"(got {name!r})", image_id)
                 usable = False
-            elif name != f"{image_id:09d}.{self.image_format}":
+            elif name != self._file_name(image_id, name):
                 self.fail("coco", rel, f"file_name {name!r} is not the one of its id "
-                          f"({image_id:09d}.{self.image_format})", image_id)
+                          f"({self._file_name(image_id, name)})", image_id)
             self._check_provenance(rel, split, image_id, image)
             if usable:
                 good[image_id] = image
         return good
 
+    def _file_name(self, image_id: int, name: str) -> str:
+        """Hook: the file_name an image with this id must have."""
+        return f"{image_id:09d}.{self.image_format}"
+
     def _check_provenance(self, rel: str, split: str, image_id: int,
                           image: dict[str, Any]) -> None:
+        """Hook: the image's provenance, complete, agreeing with the manifest, its split and
+        its id."""
         def fail(message: str) -> None:
             self.fail("provenance", rel, message, image_id)
 
-        camera = image.get("camera")
-        if not (isinstance(camera, dict) and _matrix(camera.get("K"), 3)
-                and _matrix(camera.get("cam_to_world"), 4)):
-            fail("camera must give K (3x3) and cam_to_world (4x4)")
-        provenance = image.get("provenance")
-        if not isinstance(provenance, dict):
-            fail("no provenance")
-            return
-        missing = [k for k in PROVENANCE_KEYS if k not in provenance]
-        if self.augmented and "augment" not in provenance:
-            missing.append("augment")
-        if missing:
-            fail(f"provenance lacks {', '.join(missing)}")
         expected = {"scenario": self.scenario.get("name"),
                     "scenario_sha256": self.scenario.get("sha256"),
                     "seed": self.manifest.get("seed"), "split": split,
                     "renderer": self.manifest.get("renderer")}
-        for key, value in expected.items():
-            if key in provenance and provenance[key] != value:
-                where = "its COCO file" if key == "split" else MANIFEST
-                fail(f"provenance.{key} {provenance[key]!r} differs from {where} ({value!r})")
-        for key in ("scene", "physics"):
-            if key in provenance and not isinstance(provenance[key], dict):
-                fail(f"provenance.{key} must be an object")
-        if "augment" in provenance and not self.augmented:
-            fail("provenance.augment, but the scenario has no augment pipeline")
-        scene, view = provenance.get("scene_index"), provenance.get("view_index")
-        if "scene_index" in provenance and (not _is_int(scene) or scene < 0):
-            fail(f"provenance.scene_index must be an integer >= 0 (got {scene!r})")
+        provenance = self._check_provenance_fields(fail, image, expected, self.augmented)
+        if provenance is None or self.views is None:
             return
-        if "view_index" in provenance and (not _is_int(view) or view < 0):
-            fail(f"provenance.view_index must be an integer >= 0 (got {view!r})")
-            return
-        if self.views is None or "scene_index" not in provenance or "view_index" not in provenance:
-            return
+        scene, view = provenance["scene_index"], provenance["view_index"]
         if view >= self.views:
             fail(f"provenance.view_index {view} is not below views_per_scene {self.views}")
         elif (image_id - 1) // self.per_view != scene * self.views + view:
@@ -419,11 +437,51 @@ class _Checker:
             if augment.get("variant") != variant or augment.get("render_id") != render_id:
                 fail(f"provenance.augment variant/render_id {augment.get('variant')!r}/"
                      f"{augment.get('render_id')!r}, its id gives {variant}/{render_id}")
+
+    @staticmethod
+    def _check_provenance_fields(fail: Any, image: dict[str, Any], expected: dict[str, Any],
+                                 augmented: bool | None) -> dict[str, Any] | None:
+        """The camera and provenance fields of a simgen image entry, the provenance values in
+        `expected` (the split: from its COCO file, the rest from the manifest), and `augment`
+        where `augmented` says (None: either way). The provenance when its scene_index and
+        view_index can be used further, else None."""
+        camera = image.get("camera")
+        if not (isinstance(camera, dict) and _matrix(camera.get("K"), 3)
+                and _matrix(camera.get("cam_to_world"), 4)):
+            fail("camera must give K (3x3) and cam_to_world (4x4)")
+        provenance = image.get("provenance")
+        if not isinstance(provenance, dict):
+            fail("no provenance")
+            return None
+        missing = [k for k in PROVENANCE_KEYS if k not in provenance]
+        if augmented and "augment" not in provenance:
+            missing.append("augment")
+        if missing:
+            fail(f"provenance lacks {', '.join(missing)}")
+        for key, value in expected.items():
+            if key in provenance and provenance[key] != value:
+                where = "its COCO file" if key == "split" else MANIFEST
+                fail(f"provenance.{key} {provenance[key]!r} differs from {where} ({value!r})")
+        for key in ("scene", "physics"):
+            if key in provenance and not isinstance(provenance[key], dict):
+                fail(f"provenance.{key} must be an object")
+        augment = provenance.get("augment")
+        if "augment" in provenance and augmented is False:
+            fail("provenance.augment, but the scenario has no augment pipeline")
+        elif "augment" in provenance and not isinstance(augment, dict):
+            fail("provenance.augment must be an object")
+        elif isinstance(augment, dict):
             for key in ("seed", "replay"):
                 if key not in augment:
                     fail(f"provenance.augment lacks {key}")
-        elif self.augmented and "augment" in provenance:
-            fail("provenance.augment must be an object")
+        for key in ("scene_index", "view_index"):
+            value = provenance.get(key)
+            if key in provenance and (not _is_int(value) or value < 0):
+                fail(f"provenance.{key} must be an integer >= 0 (got {value!r})")
+                return None
+        if "scene_index" not in provenance or "view_index" not in provenance:
+            return None
+        return provenance
 
     def _check_image_files(self, rel: str, split: str, images: dict[int, dict[str, Any]]) -> None:
         """Read each image file once: its hash, and its decoded size (threads)."""
@@ -531,6 +589,16 @@ class _Checker:
             fail("no iscrowd")
         elif not _is_int(ann["iscrowd"]) or ann["iscrowd"] not in (0, 1):
             fail(f"iscrowd must be 0 or 1 (got {ann['iscrowd']!r})")
+        return self._check_label(fail, ann, image)
+
+    def _exact_labels(self, image: dict[str, Any] | None) -> bool:
+        """Hook: whether the image's labels must be exact (simgen's: integer boxes tight to
+        RLE masks, areas their pixel counts), or only what COCO requires."""
+        return True
+
+    def _check_label(self, fail: Any, ann: dict[str, Any], image: dict[str, Any] | None) -> bool:
+        """Hook: area, bbox and segmentation of one annotation; True when its mask is an RLE
+        string of the image's size, to be checked (and checked against them) in a batch."""
         if not _is_int(ann.get("area")) or ann["area"] < 0:
             fail(f"area must be an integer >= 0 (got {ann.get('area')!r})")
         bbox = ann.get("bbox")
@@ -555,7 +623,8 @@ class _Checker:
 
     def _check_masks(self, rel: str, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Each RLE's runs cover exactly its size (else pycocotools would read past them), then
-        bbox and area against pycocotools' box and pixel count of the mask, in one call each."""
+        (where labels must be exact) bbox and area against pycocotools' box and pixel count of
+        the mask, in one call each."""
         import numpy as np
         from pycocotools import mask as mask_utils
 
@@ -569,7 +638,7 @@ class _Checker:
                     f"has runs covering {total} pixels, not {image['height']}x{image['width']}")
                 self.fail("coco", rel, f"segmentation counts {what}",
                           ann.get("image_id"), ann.get("id"))
-            else:
+            elif self._exact_labels(image):
                 valid.append(ann)
         if not valid:
             return
