@@ -45,6 +45,7 @@ class CocoSplit:
     annotations: list[dict[str, Any]]
     categories: list[dict[str, Any]]        # sorted by id
     _by_image: dict[int, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    licenses: list[Any] = field(default_factory=list)   # the file's `licenses`, as read
 
     def image_path(self, image: dict[str, Any]) -> Path:
         """The file of one of this split's images."""
@@ -223,7 +224,9 @@ def _read_split(json_path: Path, root: Path, images_dir: Path | None) -> CocoSpl
         by_image.setdefault(ann["image_id"], []).append(ann)
     split = _split_of(json_path)
     folder = _find_images_dir(json_path, root, split, images, images_dir) if images else None
-    return CocoSplit(split, json_path, folder, images, annotations, categories, by_image)
+    licenses = data.get("licenses")
+    return CocoSplit(split, json_path, folder, images, annotations, categories, by_image,
+                     licenses if isinstance(licenses, list) else [])
 
 
 def _number(value: Any) -> bool:

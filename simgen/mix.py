@@ -45,7 +45,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -53,7 +52,7 @@ from typing import Any
 
 from simgen.coco_source import CocoSource, CocoSplit, load_coco_source
 from simgen.errors import SimgenError
-from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer
+from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.output.dataset import SPLITS, dumps, sha256_file, write_atomic
 
 FORMAT = "simgen-mix/1"
@@ -150,15 +149,21 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
     licenses = _licenses(real_src)
     syn_files = syn_manifest["files"]
 
-    out_abs = Path(os.path.abspath(out))
-    staging = out_abs.parent / f".{out_abs.name}.tmp-{os.getpid()}"
-    out_abs.parent.mkdir(parents=True, exist_ok=True)
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        staging.mkdir()
+    with staged_folder(out) as staging:
         place = placer(link)
         files: dict[str, dict[str, Any]] = {}
+
+        def record(rel: str) -> dict[str, Any]:
+            files[rel] = {"sha256": sha256_file(staging / rel),
+                          "bytes": (staging / rel).stat().st_size}
+            return files[rel]
+
+        def put(src: Path, rel: str, synthetic: bool) -> None:
+            place(src, staging / rel)
+            placed = record(rel)
+            if synthetic:
+                _check_synthetic_image(syn_src, syn_files, src, placed)
+
         counts: dict[str, dict[str, int]] = {"images": {}, "annotations": {}}
         next_image_id = 1
         for split in splits:
@@ -168,26 +173,14 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                 old = item.image
                 # Zero-padded like simgen's names; the extension (the format) is kept.
                 name = f"{image_id:09d}{PurePosixPath(old['file_name']).suffix}"
-                src_path = item.source.image_path(old)
-                rel = f"images/{split}/{name}"
-                place(src_path, staging / rel)
-                files[rel] = {"sha256": sha256_file(staging / rel),
-                              "bytes": (staging / rel).stat().st_size}
-                if item.synthetic:
-                    _check_synthetic_image(syn_src, syn_files, src_path, files[rel])
+                put(item.source.image_path(old), f"images/{split}/{name}", item.synthetic)
                 source = syn_src if item.synthetic else real_src
                 entry = _image_entry(old, image_id, name, item, source.name)
-                if item.synthetic:
-                    # A synthetic image's depth and instance-id PNGs come along, renamed like it.
-                    for key in SIDE_FILES:
-                        if isinstance(old.get(key), str):
-                            side_src = syn_src.root / old[key]
-                            side_rel = f"{PurePosixPath(old[key]).parts[0]}/{split}/{image_id:09d}.png"
-                            place(side_src, staging / side_rel)
-                            files[side_rel] = {"sha256": sha256_file(staging / side_rel),
-                                               "bytes": (staging / side_rel).stat().st_size}
-                            _check_synthetic_image(syn_src, syn_files, side_src, files[side_rel])
-                            entry[key] = side_rel
+                # A synthetic image's depth and instance-id PNGs come along, renamed like it.
+                for key in SIDE_FILES if item.synthetic else ():
+                    if isinstance(old.get(key), str):
+                        entry[key] = f"{PurePosixPath(old[key]).parts[0]}/{split}/{image_id:09d}.png"
+                        put(syn_src.root / old[key], entry[key], True)
                 images.append(entry)
                 for ann in item.source.annotations_of(old["id"]):
                     annotations.append(_annotation_entry(
@@ -201,8 +194,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             except ValueError as err:  # NaN or Infinity read from a real file: not JSON
                 raise SimgenError(f"{real}: cannot write its entries as JSON ({err})") from None
             write_atomic(staging / rel, data)
-            files[rel] = {"sha256": sha256_file(staging / rel),
-                          "bytes": (staging / rel).stat().st_size}
+            record(rel)
             counts["images"][split] = len(images)
             counts["annotations"][split] = len(annotations)
         manifest = {
@@ -224,12 +216,6 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
         }
         write_atomic(staging / "manifest.json",
                      json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n")
-        if out_abs.is_dir():
-            out_abs.rmdir()  # empty (checked): the finished mix takes its place
-        os.rename(staging, out_abs)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return MixResult(out, n_images, sum(counts["annotations"].values()), len(real_items), n_syn,
                      len(pool), achieved, dict(counts["images"]),
                      tuple(c["name"] for c in categories.entries), categories.real_only,
@@ -422,16 +408,11 @@ def _annotation_entry(old: dict[str, Any], ann_id: int, image_id: int,
 
 
 def _licenses(source: CocoSource) -> list[Any]:
-    """The real files' licenses (their images refer to them by id), first of each id kept.
-    load_coco_source does not keep them, so each file is read once more."""
+    """The real files' licenses (their images refer to them by id), first of each id kept."""
     licenses: list[Any] = []
     ids: set[Any] = set()
     for split in source.splits:
-        try:
-            found = json.loads(split.json_path.read_bytes()).get("licenses")
-        except (OSError, ValueError) as err:
-            raise SimgenError(f"{split.json_path}: cannot read COCO file: {err}") from None
-        for lic in found if isinstance(found, list) else []:
+        for lic in split.licenses:
             key = lic.get("id") if isinstance(lic, dict) else None
             if key is None or key not in ids:
                 ids.add(key)

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from simgen.errors import SimgenError
-from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer
+from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.output.dataset import SPLITS, write_atomic
 
 
@@ -63,12 +62,7 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
     _check_target(dataset, out)
 
     out_abs = Path(os.path.abspath(out))
-    staging = out_abs.parent / f".{out_abs.name}.tmp-{os.getpid()}"
-    out_abs.parent.mkdir(parents=True, exist_ok=True)
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        staging.mkdir()
+    with staged_folder(out) as staging:
         place = placer(link)
         classes = {c["id"]: i for i, c in enumerate(names)}  # COCO id order -> 0..N-1
         n_images = n_labels = 0
@@ -83,12 +77,6 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
                 n_images += 1
                 n_labels += len(lines)
         write_atomic(staging / "data.yaml", _data_yaml(out_abs, [s.name for s in splits], names))
-        if out_abs.is_dir():
-            out_abs.rmdir()  # empty (checked): the finished export takes its place
-        os.rename(staging, out_abs)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return ExportResult(out, n_images, n_labels, {s.name: len(s.images) for s in splits})
 
 

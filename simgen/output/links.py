@@ -1,12 +1,14 @@
-"""Putting a dataset's image files into another folder (an export, a mix) without re-encoding
-them: hard links where the file system allows, copies otherwise."""
+"""Making a new dataset folder from another (an export, a mix): built in a hidden sibling and
+renamed into place, its image files hard-linked where the file system allows, copied otherwise,
+never re-encoded."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from simgen.errors import SimgenError
 
@@ -37,3 +39,24 @@ def placer(link: str) -> Callable[[Path, Path], None]:
         shutil.copyfile(src, dst)
 
     return place
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """Yield a hidden sibling of `out` (which must be absent or empty) to build into; when the
+    block ends it becomes `out`. On any error, Ctrl-C included, it is removed: a failure leaves
+    no `out` and no half-written file."""
+    out_abs = Path(os.path.abspath(out))
+    staging = out_abs.parent / f".{out_abs.name}.tmp-{os.getpid()}"
+    out_abs.parent.mkdir(parents=True, exist_ok=True)
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir()
+        yield staging
+        if out_abs.is_dir():
+            out_abs.rmdir()  # empty (checked by the caller): the finished folder takes its place
+        os.rename(staging, out_abs)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -273,7 +273,7 @@ class World:
         p, cid = self.p, self.client
         p.resetBasePositionAndOrientation(uid, (0.0, 0.0, PARKED_Z_M), orientation,
                                           physicsClientId=cid)
-        lo, _ = self._aabb(uid)
+        lo, _ = self.body_aabb(uid)
         bottom_offset = lo[2] - PARKED_Z_M
         z_low, z_high = body.surface_z_m
         # 1 mm past the region's floor: rayTest misses a surface lying exactly at the ray's end.
@@ -341,7 +341,7 @@ class World:
         p, cid = self.p, self.client
         p.resetBasePositionAndOrientation(uid, (0.0, 0.0, PARKED_Z_M), (0, 0, 0, 1),
                                           physicsClientId=cid)
-        lo, hi = self._aabb(uid)
+        lo, hi = self.body_aabb(uid)
         p.resetBasePositionAndOrientation(uid, position, orientation, physicsClientId=cid)
         center = (lo + hi) / 2.0 - np.array([0.0, 0.0, PARKED_Z_M])
         return (tuple(round(float(v), 6) for v in center),
@@ -353,9 +353,6 @@ class World:
 
     def body_aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         """World axis-aligned box (lo, hi) of the body's collision shapes, all links."""
-        return self._aabb(uid)
-
-    def _aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         p, cid = self.p, self.client
         lo, hi = (np.array(v) for v in p.getAABB(uid, -1, physicsClientId=cid))
         for link in range(p.getNumJoints(uid, physicsClientId=cid)):

@@ -180,6 +180,6 @@ def test_surface_spawn_ray_passes_through_a_static_without_collision(
                                                                       "max_steps: 0"))
     settled = world.settle(draw(scenario), scenario.spec.settle)
     (uid,) = settled.labeled_body_ids
-    lo, _ = world._aabb(uid)
+    lo, _ = world.body_aabb(uid)
     assert top_z <= lo[2] <= top_z + 0.005, lo[2]
 

@@ -66,5 +66,5 @@ def deepest_overlap_m(world, a: int, b: int) -> float:
 
 
 def lowest_z(world, uid: int) -> float:
-    lo, _ = world._aabb(uid)
+    lo, _ = world.body_aabb(uid)
     return float(lo[2])
