@@ -27,6 +27,7 @@ from simgen.timing import stage
 from simgen.output.images import FORMATS, encode_image, encode_png16
 from simgen.provenance import code_sha256, package_versions
 from simgen.scenario import Scenario, load
+from simgen.render.capabilities import applied_light
 from simgen.scenario.sample import sample as sample_scene
 from simgen.scenario.schema import SplitSpec
 from simgen.seeding import generator, scene_streams
@@ -137,8 +138,11 @@ class _SceneContext:
 
     @cached_property
     def scene_provenance(self) -> dict[str, Any]:
-        """Once per scene: every image of the scene shares it."""
-        return self.sample.provenance()
+        """Once per scene: every image of the scene shares it. The light is recorded as the
+        renderer applies it (EGL takes its direction only)."""
+        out = self.sample.provenance()
+        out["light"] = applied_light(self.renderer.name, self.sample.light)
+        return out
 
 
 @dataclass(frozen=True)
@@ -434,11 +438,11 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     created = not out.exists()
     with World() as world:
         try:
-            render = start_renderer(world, renderer)
+            render = start_renderer(world, renderer, scenario)
         except (RendererUnavailable, ValueError) as err:
             raise SimgenError(f"renderer {renderer!r}: {err}") from None
         if on_renderer:
-            on_renderer(render.name)
+            on_renderer(f"{render.name} ({render.note})" if render.note else render.name)
         run_state["renderer"] = render.name
         if resume:
             _check_resumable(out, run_state)

@@ -144,7 +144,7 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
     if plan:
         with World() as world:
             try:
-                renderer = start_renderer(world, renderer_name)
+                renderer = start_renderer(world, renderer_name, scenario)
             except (RendererUnavailable, ValueError) as err:
                 raise SimgenError(f"renderer {renderer_name!r} (recorded in the manifest) cannot "
                                   f"start here: {err}") from None

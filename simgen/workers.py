@@ -44,7 +44,7 @@ def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
 
     cv2.setNumThreads(1)
     world = World()
-    _WORKER.update(scenario=scenario, world=world, renderer=start_renderer(world, renderer),
+    _WORKER.update(scenario=scenario, world=world, renderer=start_renderer(world, renderer, scenario),
                    image_format=image_format)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pkgutil
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from simgen import geometry
+from simgen.render.capabilities import egl_refusal, egl_texture_files
 from simgen.scenario.sample import CameraSample, LightSample
 from simgen.sim.quiet import c_output_silenced
 from simgen.sim.world import SettledScene, World
@@ -48,9 +50,10 @@ class Renderer:
     it, whatever renderer flag is passed: a world runs one renderer for its whole life.
     """
 
-    def __init__(self, world: World, name: str) -> None:
+    def __init__(self, world: World, name: str, note: str = "") -> None:
         self.world = world
         self.name = name
+        self.note = note  # why 'auto' chose this renderer, when not the first choice
         self._p = world.p
         self._mode = self._p.ER_TINY_RENDERER if name == "tiny" else self._p.ER_BULLET_HARDWARE_OPENGL
 
@@ -154,13 +157,19 @@ class Renderer:
         w, h = camera.width, camera.height
         rgba, zbuffer, seg = self._camera_image(
             camera, self._render_K(camera), w, h,
-            lightDirection=light.direction, lightColor=light.color,
-            lightDistance=light.distance_m, shadow=int(light.shadows),
-            lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse,
-            lightSpecularCoeff=light.specular)
+            **self._light_options(light))
         rgb = np.ascontiguousarray(rgba[:, :, :3])
         depth = geometry.depth_from_zbuffer(zbuffer, camera.near_m, camera.far_m)
         return Frame(rgb, depth, self._instance_map(seg, scene.labeled_body_ids), camera)
+
+    def _light_options(self, light: LightSample) -> dict[str, Any]:
+        # Only what the renderer applies is passed (see simgen.render.capabilities).
+        if self.name == "egl":
+            return {"lightDirection": light.direction}
+        return {"lightDirection": light.direction, "lightColor": light.color,
+                "lightDistance": light.distance_m, "shadow": int(light.shadows),
+                "lightAmbientCoeff": light.ambient, "lightDiffuseCoeff": light.diffuse,
+                "lightSpecularCoeff": light.specular}
 
     @staticmethod
     def _instance_map(seg: np.ndarray, object_body_ids: tuple[int, ...]) -> np.ndarray:
@@ -176,35 +185,60 @@ class Renderer:
         return out
 
 
-def _start_egl(world: World) -> None:
+# Renders made right after the plugin starts, before any scene: the first frame after start
+# shades shadows differently from every later one (measured: ~1000 pixels along shadow edges of
+# a bin_picking view; the second and every later render of the same scene are identical,
+# whatever was rendered before), so a worker's first scene came out unlike the same scene
+# rendered later, in another worker or by regen. Two renders bring the GL state to where it
+# stays; every scene then starts from that same state.
+EGL_WARMUP_RENDERS = 2
+
+
+def _start_egl(world: World, textures: tuple[str, ...] = ()) -> None:
     p = world.p
     loader = pkgutil.get_loader("eglRenderer")
     if loader is None:
         raise RendererUnavailable("pybullet's eglRenderer plugin is not installed")
-    # One silenced block for loading and a first render: the plugin prints from its own thread
-    # while it starts, and the first render waits for it to finish starting.
+    # One silenced block for loading and the first renders: the plugin prints from its own
+    # thread while it starts, and the first render waits for it to finish starting.
     with c_output_silenced():
         plugin = p.loadPlugin(loader.get_filename(), "_eglRendererPlugin",
                               physicsClientId=world.client)
         if plugin >= 0:
-            _, _, rgba, _, _ = p.getCameraImage(8, 8, renderer=p.ER_BULLET_HARDWARE_OPENGL,
-                                                physicsClientId=world.client)
+            # Before anything else reaches the GL renderer: these become its textures 0..n-1
+            # for the life of the world (see World.texture_slots).
+            for path in textures:
+                if p.loadTexture(path, physicsClientId=world.client) < 0:
+                    raise RendererUnavailable(f"the EGL plugin could not load texture {path}")
+            for _ in range(EGL_WARMUP_RENDERS):
+                _, _, rgba, _, _ = p.getCameraImage(8, 8, renderer=p.ER_BULLET_HARDWARE_OPENGL,
+                                                    physicsClientId=world.client)
     if plugin < 0:
         raise RendererUnavailable("the EGL plugin did not load (no EGL driver?)")
     if np.asarray(rgba).size != 8 * 8 * 4:
         raise RendererUnavailable("the EGL plugin loaded but did not render")
+    world.texture_slots = textures
 
 
-def start_renderer(world: World, name: str = "auto") -> Renderer:
-    """Start renderer `name` on `world`: 'tiny', 'egl', or 'auto' (EGL if it starts, else tiny)."""
+def start_renderer(world: World, name: str = "auto", scenario: Any = None) -> Renderer:
+    """Start renderer `name` on `world`: 'tiny', 'egl', or 'auto' (EGL if it starts and can
+    apply every setting of `scenario`, else tiny; `Renderer.note` says why).
+
+    With `scenario` given, 'egl' raises the ScenarioError of the first setting it cannot apply
+    (see simgen.render.capabilities), and EGL starts with the scenario's textures loaded."""
     if name not in RENDERERS:
         raise ValueError(f"renderer must be one of {', '.join(RENDERERS)} (got {name!r})")
     if name == "tiny":
         return Renderer(world, "tiny")
+    refusal = egl_refusal(scenario) if scenario is not None else None
+    if refusal is not None:
+        if name == "egl":
+            raise refusal
+        return Renderer(world, "tiny", note=f"egl cannot apply {refusal.key_path}")
     try:
-        _start_egl(world)
-    except RendererUnavailable:
+        _start_egl(world, egl_texture_files(scenario) if scenario is not None else ())
+    except RendererUnavailable as err:
         if name == "egl":
             raise
-        return Renderer(world, "tiny")
+        return Renderer(world, "tiny", note=str(err))
     return Renderer(world, "egl")

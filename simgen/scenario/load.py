@@ -40,10 +40,18 @@ class Scenario:
     robot_joints: Mapping[int, tuple[tuple[str, str, float, float], ...]] = field(default_factory=dict)
     base_dir: str = ""               # absolute folder relative asset references resolve against
     asset_roots: tuple[str, ...] = ()  # extra allowed asset folders (--asset-root), absolute
+    # Where each key came from (file line, or the --set that set it), for errors found after
+    # loading (a renderer that cannot apply a setting); not part of the scenario's identity.
+    lines: Mapping[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
+    origins: Mapping[KeyPath, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
         return self.spec.name
+
+    def error(self, key_path: KeyPath, message: str) -> ScenarioError:
+        """A ScenarioError at `key_path`, located by file line or --set."""
+        return ScenarioError(self.source, *_locate(key_path, self.lines, self.origins), message)
 
     def resolved(self) -> dict[str, Any]:
         """The scenario as plain JSON data, every default filled in."""
@@ -164,7 +172,8 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                            f"no movable joint {joint_name!r} in {robot.asset}")
         robot_joints[index] = joints
     return Scenario(spec, name, file_sha256, overrides, asset_paths, asset_choices,
-                    robot_joints, str(base_dir.resolve()), tuple(str(r.resolve()) for r in roots))
+                    robot_joints, str(base_dir.resolve()), tuple(str(r.resolve()) for r in roots),
+                    dict(lines), dict(origins))
 
 
 def _try_augment(spec: ScenarioSpec, fail: Any) -> None:

@@ -15,7 +15,9 @@ choice is deterministic; when none fits, the group's `on_fail` decides: error or
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -31,6 +33,9 @@ GRAVITY_MPS2 = -9.81
 # Contacts deeper than this count as overlap when placing (resting contact is ~0).
 OVERLAP_M = 1e-3
 PARKED_Z_M = -100.0  # where a body waits while its place is searched
+# A 1 x 1 grey PNG: the cheapest file that fills a texture slot (see World.texture_slots).
+_SLOT_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+                          "3a7e9b550000000a49444154081d6368000000820081f0aae3220000000049454e44ae426082")
 
 
 class PlacementError(RuntimeError):
@@ -87,12 +92,27 @@ class World:
         # inertia the asset declares rather than one recomputed from collision shapes.
         self._load_flags = self.p.URDF_USE_IMPLICIT_CYLINDER | self.p.URDF_USE_INERTIA_FROM_FILE
         self._names: dict[int, str] = {}
+        self._textures: dict[str, int] = {}
+        # Set by the EGL renderer when it starts: the texture files it loaded first, so that its
+        # GL renderer holds file i as texture i for the life of the world. The plugin maps a
+        # texture id to a GL texture by position in its own list, which resetSimulation empties,
+        # while the GL renderer's list only grows: after a reset, the id of the k-th texture
+        # loaded in the scene draws GL texture k, whichever file that was (measured: a table
+        # drawn with the texture some earlier scene loaded). So in a scene the k-th texture
+        # loaded is made to be slot k: slot ids are filled in order with a 1 x 1 file, and file i
+        # is given the id of slot i. None for TinyRenderer, which takes files as they come.
+        self.texture_slots: tuple[str, ...] | None = None
+        self._slot_ids: list[int] = []
+        self._slot_dir: tempfile.TemporaryDirectory | None = None
 
     def close(self) -> None:
         if self.client >= 0:
             with c_output_silenced():  # the EGL plugin says goodbye on stdout
                 self.p.disconnect(physicsClientId=self.client)
             self.client = -1
+        if self._slot_dir is not None:
+            self._slot_dir.cleanup()
+            self._slot_dir = None
 
     def __enter__(self) -> "World":
         return self
@@ -109,7 +129,8 @@ class World:
         p.setGravity(0, 0, GRAVITY_MPS2, physicsClientId=cid)
         p.setTimeStep(settle.timestep_s, physicsClientId=cid)
         self._names = {}
-        self._textures: dict[str, int] = {}
+        self._textures = {}
+        self._slot_ids = []
         for body in sample.static:
             for uid in self._load(body):
                 self._names[uid] = body.name
@@ -179,12 +200,28 @@ class World:
         if look.color_rgba is not None:
             kwargs["rgbaColor"] = look.color_rgba
         if look.texture_path is not None:
-            if look.texture_path not in self._textures:
-                self._textures[look.texture_path] = p.loadTexture(look.texture_path,
-                                                                  physicsClientId=cid)
-            kwargs["textureUniqueId"] = self._textures[look.texture_path]
+            kwargs["textureUniqueId"] = self._texture_id(look.texture_path)
         for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
             p.changeVisualShape(uid, link, physicsClientId=cid, **kwargs)
+
+    def _texture_id(self, path: str) -> int:
+        """The id to give changeVisualShape for texture file `path` in this scene."""
+        p, cid = self.p, self.client
+        if self.texture_slots is None:
+            if path not in self._textures:
+                self._textures[path] = p.loadTexture(path, physicsClientId=cid)
+            return self._textures[path]
+        if path not in self.texture_slots:
+            raise RuntimeError(f"texture {path} was not loaded when the EGL renderer started "
+                               "(start it with the scenario)")
+        slot = self.texture_slots.index(path)
+        if self._slot_dir is None:
+            self._slot_dir = tempfile.TemporaryDirectory(prefix="simgen-slot-")
+            Path(self._slot_dir.name, "slot.png").write_bytes(_SLOT_PNG)
+        slot_file = str(Path(self._slot_dir.name, "slot.png"))
+        while len(self._slot_ids) <= slot:
+            self._slot_ids.append(p.loadTexture(slot_file, physicsClientId=cid))
+        return self._slot_ids[slot]
 
     def _apply_physics(self, uid: int, body: BodySample) -> None:
         p, cid = self.p, self.client

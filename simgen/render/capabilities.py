@@ -1,0 +1,84 @@
+"""What each renderer can apply, checked against a scenario before anything is rendered.
+
+TinyRenderer applies every appearance and light setting a scenario can hold. PyBullet's EGL
+plugin does not, and says nothing (read in its source, pybullet 3.2.x, and measured):
+
+- Light: its shader (useShadowMapInstancingPS) shades with fixed coefficients and a white light;
+  of getCameraImage's light arguments it uses the direction only. lightColor, lightDistance,
+  lightAmbientCoeff, lightDiffuseCoeff, lightSpecularCoeff and shadow=0 change no pixel, and
+  no other call of the plugin reaches those coefficients. So EGL takes `light.direction`, always
+  draws shadows, and refuses the other light keys.
+- Textures: the plugin sets a texture on the renderer's *shape* whose index equals the link's
+  graphics *instance* id. Those match only while no mesh has been shared: the plugin draws two
+  bodies of one mesh file as one shape, after which every later instance id points at another
+  body's shape (and a texture set on a shared shape would dress both bodies). The static bodies
+  are loaded first, so a texture is exact on EGL on a static body when no static body up to it
+  repeats another's asset; textures elsewhere are refused. (The texture index itself is
+  another plugin fault, handled in simgen.sim.world: see `World.texture_slots`.)
+
+A refusal is a ScenarioError naming the file, line and key: `--renderer egl` fails at load,
+and `--renderer auto` picks tiny and says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+# Keys of `light` the EGL renderer cannot apply: any value but the default is refused.
+EGL_UNAPPLIED_LIGHT_KEYS = ("color", "distance_m", "ambient", "diffuse", "specular")
+
+
+def egl_refusal(scenario: Any) -> Exception | None:
+    """The first setting of `scenario` that the EGL renderer cannot apply, as a ScenarioError
+    (None when EGL renders the scenario exactly as it is recorded)."""
+    spec = scenario.spec
+    # Compared with the defaults rather than asking which keys the file set: a scenario read
+    # back from a manifest has every default written out.
+    light = spec.light.model_dump(mode="json")
+    default = type(spec.light)().model_dump(mode="json")
+    for key in EGL_UNAPPLIED_LIGHT_KEYS:
+        if light[key] != default[key]:
+            return scenario.error(("light", key), "the egl renderer cannot apply this (it shades "
+                                  "with fixed coefficients and a white light); leave it out, "
+                                  "or use --renderer tiny")
+    if light["shadows"] is not True:
+        return scenario.error(("light", "shadows"), "the egl renderer always draws shadows; "
+                              "leave it out, or use --renderer tiny")
+    for section in ("robots", "objects", "distractors"):
+        for index, entry in enumerate(getattr(spec, section)):
+            if entry.appearance.textures:
+                return scenario.error((section, index, "appearance", "textures"),
+                                      "the egl renderer applies textures to static bodies only "
+                                      "(it draws bodies of one mesh as one shape); use "
+                                      "--renderer tiny")
+    seen: set[str] = set()
+    repeated = False
+    for index, entry in enumerate(spec.static):
+        refs = set(scenario.asset_choices.get(("static", index), ()))
+        repeated = repeated or bool(refs & seen)
+        seen |= refs
+        if entry.appearance.textures and repeated:
+            return scenario.error(("static", index, "appearance", "textures"),
+                                  "the egl renderer applies a texture to a static body only when "
+                                  "no static body up to it repeats an asset (it draws bodies of "
+                                  "one mesh as one shape); use --renderer tiny")
+    return None
+
+
+def egl_texture_files(scenario: Any) -> tuple[str, ...]:
+    """The texture files static bodies may draw, in a fixed order (first use in the file)."""
+    files: list[str] = []
+    for entry in scenario.spec.static:
+        for ref in entry.appearance.textures:
+            path = scenario.asset_paths[ref]
+            if path not in files:
+                files.append(path)
+    return tuple(files)
+
+
+def applied_light(renderer: str, light: Any) -> dict[str, Any]:
+    """The light as `renderer` applies it: what provenance records."""
+    if renderer == "egl":
+        return {"direction": light.direction, "shadows": True}
+    return asdict(light)
