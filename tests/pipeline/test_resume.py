@@ -14,7 +14,7 @@ import pytest
 
 import simgen
 from tests.pipeline.coco_checks import dataset_files
-from tests.conftest import REPO, SMALL
+from tests.conftest import REPO, RENDERERS_HERE, SMALL
 
 ARGS = [str(REPO / "scenes/tabletop.yaml"), "-n", "48", "--renderer", "tiny", "-q",
         "--set", "image.width=160", "--set", "image.height=120"]
@@ -25,18 +25,35 @@ def _simgen(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
+def _args(renderer: str) -> list[str]:
+    return [a if a != "tiny" else renderer for a in ARGS]
+
+
 @pytest.fixture(scope="module")
-def clean_run(tmp_path_factory):
-    clean = tmp_path_factory.mktemp("clean") / "ds"
-    assert _simgen(*ARGS, "-o", str(clean)).returncode == 0
-    return dataset_files(clean, run_state=False)
+def clean_runs(tmp_path_factory):
+    """Uninterrupted runs, made once per renderer."""
+    runs: dict[str, dict] = {}
+
+    def clean(renderer: str = "tiny") -> dict:
+        if renderer not in runs:
+            out = tmp_path_factory.mktemp("clean") / "ds"
+            assert _simgen(*_args(renderer), "-o", str(out)).returncode == 0
+            runs[renderer] = dataset_files(out, run_state=False)
+        return runs[renderer]
+
+    return clean
 
 
-def _start_and_wait_for_commits(out, *extra: str) -> subprocess.Popen:
+@pytest.fixture(scope="module")
+def clean_run(clean_runs):
+    return clean_runs("tiny")
+
+
+def _start_and_wait_for_commits(out, *extra: str, renderer: str = "tiny") -> subprocess.Popen:
     """`simgen generate` in its own process group (as a shell runs it), once 3 scenes are in."""
-    proc = subprocess.Popen([sys.executable, "-m", "simgen", "generate", *ARGS, "-o", str(out),
-                             *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", "generate", *_args(renderer), "-o",
+                             str(out), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     scenes = out / ".simgen/scenes"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(scenes.glob("*.json"))) < 3:
@@ -44,8 +61,8 @@ def _start_and_wait_for_commits(out, *extra: str) -> subprocess.Popen:
     return proc
 
 
-def _resume_and_compare(out, committed: dict, clean_run: dict) -> None:
-    resumed = _simgen(*ARGS, "-o", str(out), "--resume")
+def _resume_and_compare(out, committed: dict, clean_run: dict, renderer: str = "tiny") -> None:
+    resumed = _simgen(*_args(renderer), "-o", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     scenes = out / ".simgen/scenes"
     assert {p.name: p.stat().st_mtime_ns for p in scenes.glob("*.json")
@@ -54,15 +71,17 @@ def _resume_and_compare(out, committed: dict, clean_run: dict) -> None:
     assert not list(out.rglob(".*.tmp-*"))
 
 
-def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tmp_path, clean_run):
+@pytest.mark.parametrize("renderer", RENDERERS_HERE)
+def test_sigkill_then_resume_is_byte_identical_and_renders_no_committed_scene(tmp_path, clean_runs,
+                                                                               renderer):
     out = tmp_path / "killed"
-    proc = _start_and_wait_for_commits(out)
+    proc = _start_and_wait_for_commits(out, renderer=renderer)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate()
     committed = {p.name: p.stat().st_mtime_ns for p in (out / ".simgen/scenes").glob("*.json")}
     assert 3 <= len(committed) < 12, "killed part-way"
     assert not (out / "manifest.json").exists()
-    _resume_and_compare(out, committed, clean_run)
+    _resume_and_compare(out, committed, clean_runs(renderer), renderer)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
