@@ -1,7 +1,8 @@
 """The physics world: build a sampled scene in PyBullet, place the bodies, let them rest.
 
-One `World` per worker holds one DIRECT client for its whole life (every call passes
-`physicsClientId`, so worlds never share state). Each scene starts from `resetSimulation`, so
+One `World` per worker holds one DIRECT client (every call passes `physicsClientId`, so worlds
+never share state); a renderer that leaks per scene has it replaced every so many scenes
+(`restart_every`). Each scene starts from `resetSimulation`, so
 body ids, solver caches and contacts never carry over from the scenes a worker ran before: a
 scene's result depends on its sample alone. Reloading is cheap because PyBullet caches the
 parsed mesh files (measured: ~12 ms for a table and three objects, against ~100 ms per view).
@@ -18,7 +19,7 @@ import contextlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -104,6 +105,30 @@ class World:
         self.texture_slots: tuple[str, ...] | None = None
         self._slot_ids: list[int] = []
         self._slot_dir: tempfile.TemporaryDirectory | None = None
+        # A renderer whose memory grows with every scene asks for a new client every so many
+        # scenes (see restart_every); it is started again on the new client by `_on_connect`.
+        self._on_connect: Callable[[], None] | None = None
+        self._scenes_per_client: int | None = None
+        self._scenes_on_client = 0
+
+    def restart_every(self, scenes: int, on_connect: Callable[[], None]) -> None:
+        """Give the world a new DIRECT client before every `scenes`-th scene, and call
+        `on_connect` on it (the renderer starting again). A scene does not depend on the scenes
+        before it (each starts from resetSimulation, and the renderer from a known state), so
+        this changes memory, not bytes."""
+        self._scenes_per_client = scenes
+        self._on_connect = on_connect
+        self._scenes_on_client = 0
+
+    def _reconnect(self) -> None:
+        with c_output_silenced():
+            self.p.disconnect(physicsClientId=self.client)
+        self.client = self.p.connect(self.p.DIRECT)
+        if self.client < 0:  # pragma: no cover - DIRECT always connects
+            raise RuntimeError("could not start a PyBullet DIRECT client")
+        self._scenes_on_client = 0
+        if self._on_connect is not None:
+            self._on_connect()
 
     def close(self) -> None:
         if self.client >= 0:
@@ -124,6 +149,9 @@ class World:
 
     def settle(self, sample: SceneSample, settle: SettleSpec) -> SettledScene:
         """Build the scene, place every body, and step until the dynamic bodies rest."""
+        if self._scenes_per_client and self._scenes_on_client >= self._scenes_per_client:
+            self._reconnect()
+        self._scenes_on_client += 1
         p, cid = self.p, self.client
         p.resetSimulation(physicsClientId=cid)
         p.setGravity(0, 0, GRAVITY_MPS2, physicsClientId=cid)

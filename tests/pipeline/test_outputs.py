@@ -23,7 +23,7 @@ def test_images_without_objects_are_listed_with_no_annotations(tmp_path):
 
 
 def test_auto_renderer_falls_back_to_tiny_when_egl_cannot_start(tmp_path, monkeypatch):
-    def no_egl(world):
+    def no_egl(world, *textures):
         raise renderer_module.RendererUnavailable("no EGL here (test)")
 
     monkeypatch.setattr(renderer_module, "_start_egl", no_egl)
@@ -35,7 +35,7 @@ def test_auto_renderer_falls_back_to_tiny_when_egl_cannot_start(tmp_path, monkey
 
 
 def test_explicit_egl_that_cannot_start_is_a_user_error(tmp_path, monkeypatch):
-    def no_egl(world):
+    def no_egl(world, *textures):
         raise renderer_module.RendererUnavailable("no EGL here (test)")
 
     monkeypatch.setattr(renderer_module, "_start_egl", no_egl)
