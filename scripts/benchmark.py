@@ -59,7 +59,7 @@ def render_only(scenario, images: int, renderer: str) -> tuple[float, str]:
     cv2.setNumThreads(1 if "LP_NUM_THREADS" in os.environ else -1)
     views = scenario.spec.views_per_scene
     with World() as world:
-        render = start_renderer(world, renderer)
+        render = start_renderer(world, renderer, scenario)
         elapsed, done = 0.0, 0
         for scene_index in range((images + views - 1) // views):
             drawn = sample(scenario, scene_streams(0, scene_index).sampling, seed=0,
@@ -94,6 +94,17 @@ def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> tuple[
     rate = counted / (commits[-1][0] - t0)
     first = sum(n for _, n in commits[:warm])
     return rate, max(0.0, (t0 - start) - first / rate)
+
+
+def egl_restart_s(scenario, repeats: int = 5) -> float:
+    """Seconds to give an EGL world a new client and start the renderer again (the warm-up
+    renders included): what an EGL worker pays every EGL_SCENES_PER_CLIENT scenes."""
+    with World() as world:
+        start_renderer(world, "egl", scenario)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            world._reconnect()
+        return (time.perf_counter() - start) / repeats
 
 
 def peak_rss_mib() -> float:
@@ -161,11 +172,19 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
               "startup_s": {k: median(v) for k, v in startups.items()},
               "stage_seconds_1_worker": stages}
     if name == "egl":
+        from simgen.render.renderer import EGL_SCENES_PER_CLIENT
+
         result["R0_mesa_default_threads"] = r0_mesa_default_threads(path, images)
+        restart = egl_restart_s(none)
+        scenes_s = (EGL_SCENES_PER_CLIENT * none.spec.views_per_scene
+                    / rows["end to end, 1 worker, occlusion none"])
+        result["egl_new_client"] = {"every_scenes": EGL_SCENES_PER_CLIENT, "seconds": restart,
+                                    "share_of_1_worker_time": restart / (scenes_s + restart)}
     return result
 
 
-def memory(path: str, sizes: list[int], workers: int) -> dict[int, dict[str, float]]:
+def memory(path: str, sizes: list[int], workers: int,
+           renderer: str = "tiny") -> dict[int, dict[str, float]]:
     """Peak RSS (MiB) of the parent and of the largest worker, for runs of each size, each in
     a fresh process. Small images and short settling keep 10,000 images to minutes; what grows
     with a run's length (records, the merge) does not depend on the image size."""
@@ -175,13 +194,14 @@ def memory(path: str, sizes: list[int], workers: int) -> dict[int, dict[str, flo
         "'settle.max_steps=20', 'labels.occlusion=none'])\n"
         "with tempfile.TemporaryDirectory() as out:\n"
         "    simgen.generate(sc, out + '/ds', images=int(sys.argv[2]), workers=int(sys.argv[3]),"
-        " renderer='tiny')\n"
+        " renderer=sys.argv[4])\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
         " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n")
     peaks = {}
     for size in sizes:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", code, path, str(size), str(workers)],
+        proc = subprocess.run([sys.executable, "-c", code, path, str(size), str(workers),
+                               renderer],
                               capture_output=True, text=True, timeout=3600)
         if proc.returncode != 0:
             raise SystemExit(proc.stderr)
@@ -215,18 +235,21 @@ def main() -> int:
                f"Python {sys.version.split()[0]}")
     if args.memory:
         sizes = [int(v) for v in args.memory.split(",")]
-        peaks = memory(args.scenario, sizes, args.workers)
         print(f"simgen memory: {Path(args.scenario).name} at 64x48, {args.workers} workers, {machine}")
-        for size, peak in peaks.items():
-            print(f"  {size:7d} images: parent {peak['parent_mib']:6.0f} MiB, largest worker "
-                  f"{peak['worker_mib']:6.0f} MiB ({peak['seconds']:.0f} s)")
-        if len(sizes) > 1:
-            first, last = peaks[sizes[0]], peaks[sizes[-1]]
-            print(f"  {sizes[-1]} / {sizes[0]} images: parent "
-                  f"{last['parent_mib'] / first['parent_mib']:.2f}x, worker "
-                  f"{last['worker_mib'] / first['worker_mib']:.2f}x")
+        all_peaks = {}
+        for name in (["tiny", "egl"] if args.renderer == "all" else [args.renderer]):
+            peaks = all_peaks[name] = memory(args.scenario, sizes, args.workers, name)
+            for size, peak in peaks.items():
+                print(f"  {name:4} {size:7d} images: parent {peak['parent_mib']:6.0f} MiB, "
+                      f"largest worker {peak['worker_mib']:6.0f} MiB ({peak['seconds']:.0f} s)")
+            if len(sizes) > 1:
+                first, last = peaks[sizes[0]], peaks[sizes[-1]]
+                print(f"  {name:4} {sizes[-1]} / {sizes[0]} images: parent "
+                      f"{last['parent_mib'] / first['parent_mib']:.2f}x, worker "
+                      f"{last['worker_mib'] / first['worker_mib']:.2f}x")
         if args.json:
-            Path(args.json).write_text(json.dumps({"memory": peaks, "machine": machine}, indent=1))
+            Path(args.json).write_text(json.dumps({"memory": all_peaks, "machine": machine},
+                                                  indent=1))
         return 0
 
     names = ["tiny", "egl"] if args.renderer == "all" else [args.renderer]
@@ -252,6 +275,11 @@ def main() -> int:
               + ", ".join(f"{v:.2f}" for v in result["workers_scaling_rounds"])
               + "); 1 worker / R0 rounds: "
               + ", ".join(f"{v:.2f}" for v in result["ratio_1_worker_rounds"]))
+        if "egl_new_client" in result:
+            new = result["egl_new_client"]
+            print(f"  new EGL client every {new['every_scenes']} scenes (frees the plugin's GL "
+                  f"textures): {new['seconds']:.2f} s, "
+                  f"{100 * new['share_of_1_worker_time']:.1f}% of a worker's time")
         print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = result["stage_seconds_1_worker"]

@@ -5,14 +5,18 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import REPO
+import pytest
+
+from tests.conftest import REPO, RENDERERS_HERE
 
 
-def test_benchmark_script_reports_every_row(tmp_path):
+@pytest.mark.parametrize("renderer", RENDERERS_HERE)
+def test_benchmark_script_reports_every_row(tmp_path, renderer):
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "2", "--rounds", "2", "--renderer", "tiny",
-         "--json", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        [sys.executable, str(REPO / "scripts/benchmark.py"), "--images", "2", "--rounds", "2",
+         "--renderer", renderer, "--json", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     (result,) = report["results"]
@@ -26,3 +30,8 @@ def test_benchmark_script_reports_every_row(tmp_path):
     assert report["peak_rss_mib"] > 0 and report["rounds"] == 2
     assert len(result["workers_scaling_rounds"]) == 2
     assert "R0 render only" in proc.stdout and "time per stage" in proc.stdout
+    assert result["renderer"] == renderer
+    if renderer == "egl":
+        new = result["egl_new_client"]
+        assert new["every_scenes"] >= 1 and new["seconds"] > 0
+        assert 0 < new["share_of_1_worker_time"] < 1 and "new EGL client every" in proc.stdout

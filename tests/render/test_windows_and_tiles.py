@@ -28,7 +28,7 @@ def _scene(world: World, overrides: list[str], scene_index: int = 1):
 @pytest.fixture(scope="module", params=["tiny", "egl"])
 def rendered(request):
     world = World()
-    render = start_renderer(world, request.param)
+    render = start_renderer(world, request.param, load(TABLETOP))
     drawn, settled = _scene(world, ["image.width=320", "image.height=240"])
     yield render, drawn, settled
     world.close()
@@ -76,7 +76,7 @@ def test_egl_images_larger_than_its_framebuffer_are_rendered_in_exact_tiles():
     image equals, pixel for pixel, its top-left 1024 x 768 rendered in one piece."""
     world = World()
     try:
-        render = start_renderer(world, "egl")
+        render = start_renderer(world, "egl", load(TABLETOP))
         drawn, settled = _scene(world, ["image.width=1200", "image.height=900"])
         camera = drawn.views[0]
         big = render.render(settled, camera, drawn.light)
