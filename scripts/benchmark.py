@@ -96,15 +96,34 @@ def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> tuple[
     return rate, max(0.0, (t0 - start) - first / rate)
 
 
-def egl_restart_s(scenario, repeats: int = 5) -> float:
-    """Seconds to give an EGL world a new client and start the renderer again (the warm-up
-    renders included): what an EGL worker pays every EGL_SCENES_PER_CLIENT scenes."""
+def egl_new_client(scenario, scene_s: float, scenes: int = 12, repeats: int = 5) -> dict:
+    """What EGL's new client costs (simgen.render.renderer: the plugin never frees the GL
+    textures each scene registers): seconds per restart (plugin start and warm-up renders), the
+    memory a scene adds, hence how many scenes a client lasts, and the share of an EGL worker's
+    time that restarting takes when a scene takes `scene_s` end to end."""
+    from simgen.render import renderer as renderer_module
+    from simgen.sim.world import _rss_mib
+
     with World() as world:
         start_renderer(world, "egl", scenario)
         start = time.perf_counter()
         for _ in range(repeats):
             world._reconnect()
-        return (time.perf_counter() - start) / repeats
+        restart_s = (time.perf_counter() - start) / repeats
+        world._scenes_per_client = None   # measure the growth without restarts
+        drawn = sample(scenario, scene_streams(0, 0).sampling, seed=0, scene_index=0)
+        world.settle(drawn, scenario.spec.settle)
+        before = _rss_mib()
+        for scene_index in range(1, scenes + 1):
+            drawn = sample(scenario, scene_streams(0, scene_index).sampling, seed=0,
+                           scene_index=scene_index)
+            world.settle(drawn, scenario.spec.settle)
+        per_scene_mib = (_rss_mib() - before) / scenes
+    per_client = renderer_module.EGL_SCENES_PER_CLIENT
+    if per_scene_mib > 0:
+        per_client = min(per_client, renderer_module.EGL_CLIENT_GROWTH_MIB / per_scene_mib)
+    return {"seconds": restart_s, "mib_per_scene": per_scene_mib, "scenes_per_client": per_client,
+            "share_of_1_worker_time": restart_s / (per_client * scene_s + restart_s)}
 
 
 def peak_rss_mib() -> float:
@@ -172,14 +191,9 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
               "startup_s": {k: median(v) for k, v in startups.items()},
               "stage_seconds_1_worker": stages}
     if name == "egl":
-        from simgen.render.renderer import EGL_SCENES_PER_CLIENT
-
         result["R0_mesa_default_threads"] = r0_mesa_default_threads(path, images)
-        restart = egl_restart_s(none)
-        scenes_s = (EGL_SCENES_PER_CLIENT * none.spec.views_per_scene
-                    / rows["end to end, 1 worker, occlusion none"])
-        result["egl_new_client"] = {"every_scenes": EGL_SCENES_PER_CLIENT, "seconds": restart,
-                                    "share_of_1_worker_time": restart / (scenes_s + restart)}
+        scene_s = none.spec.views_per_scene / rows["end to end, 1 worker, occlusion none"]
+        result["egl_new_client"] = egl_new_client(none, scene_s)
     return result
 
 
@@ -277,9 +291,9 @@ def main() -> int:
               + ", ".join(f"{v:.2f}" for v in result["ratio_1_worker_rounds"]))
         if "egl_new_client" in result:
             new = result["egl_new_client"]
-            print(f"  new EGL client every {new['every_scenes']} scenes (frees the plugin's GL "
-                  f"textures): {new['seconds']:.2f} s, "
-                  f"{100 * new['share_of_1_worker_time']:.1f}% of a worker's time")
+            print(f"  new EGL client (frees the plugin's GL textures, +{new['mib_per_scene']:.1f}"
+                  f" MiB a scene): {new['seconds']:.2f} s every {new['scenes_per_client']:.0f} "
+                  f"scenes, {100 * new['share_of_1_worker_time']:.1f}% of a worker's time")
         print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = result["stage_seconds_1_worker"]

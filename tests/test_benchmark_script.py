@@ -33,5 +33,5 @@ def test_benchmark_script_reports_every_row(tmp_path, renderer):
     assert result["renderer"] == renderer
     if renderer == "egl":
         new = result["egl_new_client"]
-        assert new["every_scenes"] >= 1 and new["seconds"] > 0
-        assert 0 < new["share_of_1_worker_time"] < 1 and "new EGL client every" in proc.stdout
+        assert new["scenes_per_client"] >= 1 and new["seconds"] > 0 and new["mib_per_scene"] > 0
+        assert 0 < new["share_of_1_worker_time"] < 1 and "new EGL client (" in proc.stdout

@@ -164,8 +164,8 @@ class Renderer:
 
     def _light_options(self, light: LightSample) -> dict[str, Any]:
         # Only what the renderer applies is passed (see simgen.render.capabilities).
-        if self.name == "egl":
-            return {"lightDirection": light.direction}
+        if self.name == "egl":  # shadow=1: what it draws anyway (the plugin ignores shadow=)
+            return {"lightDirection": light.direction, "shadow": 1}
         return {"lightDirection": light.direction, "lightColor": light.color,
                 "lightDistance": light.distance_m, "shadow": int(light.shadows),
                 "lightAmbientCoeff": light.ambient, "lightDiffuseCoeff": light.diffuse,
@@ -195,9 +195,13 @@ EGL_WARMUP_RENDERS = 2
 # The EGL plugin never frees a GL texture: every resetSimulation registers each URDF's own
 # textures (and a 1024 x 1024 checker for a plane) again (measured: +10 MB a scene on tabletop,
 # 3.5 GB after 300 scenes; the same before simgen's texture slots). Only closing the client
-# frees them, so an EGL world takes a new client every so many scenes: restarting costs ~0.2 s
-# (the warm-up included), here spread over this many scenes, and bounds the growth to ~0.2 GB.
-EGL_SCENES_PER_CLIENT = 16
+# frees them, so an EGL world takes a new client once the process grew by EGL_CLIENT_GROWTH_MIB
+# (Mesa keeps textures in process memory), or after EGL_SCENES_PER_CLIENT scenes (a GPU keeps
+# them in its own memory, which the process size does not show). A new client costs ~0.28 s
+# on the 2-core machine (plugin start 0.11 s, warm-up renders 0.14 s): every 16 scenes that was
+# 8% of an EGL worker's time; at tabletop's +10 MB a scene, 512 MiB is ~50 scenes, ~3%.
+EGL_CLIENT_GROWTH_MIB = 512
+EGL_SCENES_PER_CLIENT = 200
 
 
 def _start_egl(world: World, textures: tuple[str, ...] = ()) -> None:
@@ -248,5 +252,6 @@ def start_renderer(world: World, name: str = "auto", scenario: Any = None) -> Re
         if name == "egl":
             raise
         return Renderer(world, "tiny", note=str(err))
-    world.restart_every(EGL_SCENES_PER_CLIENT, lambda: _start_egl(world, textures))
+    world.restart_every(EGL_SCENES_PER_CLIENT, lambda: _start_egl(world, textures),
+                        growth_mib=EGL_CLIENT_GROWTH_MIB)
     return Renderer(world, "egl")

@@ -16,6 +16,7 @@ choice is deterministic; when none fits, the group's `on_fail` decides: error or
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,15 @@ PARKED_Z_M = -100.0  # where a body waits while its place is searched
 # A 1 x 1 grey PNG: the cheapest file that fills a texture slot (see World.texture_slots).
 _SLOT_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010800000000"
                           "3a7e9b550000000a49444154081d6368000000820081f0aae3220000000049454e44ae426082")
+
+
+def _rss_mib() -> float | None:
+    """This process's resident memory now (Linux), or None where it cannot be read."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 class PlacementError(RuntimeError):
@@ -109,16 +119,32 @@ class World:
         # scenes (see restart_every); it is started again on the new client by `_on_connect`.
         self._on_connect: Callable[[], None] | None = None
         self._scenes_per_client: int | None = None
+        self._growth_mib: float | None = None
         self._scenes_on_client = 0
+        self._rss_at_connect_mib: float | None = None
 
-    def restart_every(self, scenes: int, on_connect: Callable[[], None]) -> None:
-        """Give the world a new DIRECT client before every `scenes`-th scene, and call
-        `on_connect` on it (the renderer starting again). A scene does not depend on the scenes
-        before it (each starts from resetSimulation, and the renderer from a known state), so
-        this changes memory, not bytes."""
+    def restart_every(self, scenes: int, on_connect: Callable[[], None],
+                      growth_mib: float | None = None) -> None:
+        """Give the world a new DIRECT client before a scene once `scenes` scenes ran on this
+        one, or once this process grew by more than `growth_mib` since it connected; call
+        `on_connect` on the new client (the renderer starting again). A scene does not depend on
+        the scenes before it (each starts from resetSimulation, and the renderer from a known
+        state), so when this happens changes memory and time, not bytes."""
         self._scenes_per_client = scenes
+        self._growth_mib = growth_mib
         self._on_connect = on_connect
         self._scenes_on_client = 0
+        self._rss_at_connect_mib = _rss_mib()
+
+    def _needs_new_client(self) -> bool:
+        if not self._scenes_per_client:
+            return False
+        if self._scenes_on_client >= self._scenes_per_client:
+            return True
+        rss = _rss_mib()
+        return (self._growth_mib is not None and rss is not None
+                and self._rss_at_connect_mib is not None
+                and rss - self._rss_at_connect_mib > self._growth_mib)
 
     def _reconnect(self) -> None:
         with c_output_silenced():
@@ -129,6 +155,7 @@ class World:
         self._scenes_on_client = 0
         if self._on_connect is not None:
             self._on_connect()
+        self._rss_at_connect_mib = _rss_mib()
 
     def close(self) -> None:
         if self.client >= 0:
@@ -149,7 +176,7 @@ class World:
 
     def settle(self, sample: SceneSample, settle: SettleSpec) -> SettledScene:
         """Build the scene, place every body, and step until the dynamic bodies rest."""
-        if self._scenes_per_client and self._scenes_on_client >= self._scenes_per_client:
+        if self._needs_new_client():
             self._reconnect()
         self._scenes_on_client += 1
         p, cid = self.p, self.client
