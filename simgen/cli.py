@@ -263,7 +263,8 @@ def _info() -> int:
     print(f"  pybullet with numpy      {'yes' if info['pybullet_numpy'] else 'no (slower image copies)'}")
     for name, ok in info["renderers"].items():
         print(f"  renderer {name:15} {'starts' if ok is True else ok}")
-    print(f"  --renderer auto picks    {info['auto_renderer']}")
+    print(f"  --renderer auto picks    {info['auto_renderer']}"
+          + (" (tiny for a scenario egl cannot render)" if info['auto_renderer'] == "egl" else ""))
     print(f"  cores                    {info['cores']}")
     print(f"  default --workers        {info['default_workers']}")
     return 0
