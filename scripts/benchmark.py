@@ -105,19 +105,18 @@ def egl_new_client(scenario, scene_s: float, scenes: int = 12, repeats: int = 5)
     from simgen.sim.world import _rss_mib
 
     with World() as world:
-        start_renderer(world, "egl", scenario)
+        render = start_renderer(world, "egl", scenario)
         start = time.perf_counter()
         for _ in range(repeats):
             world._reconnect()
         restart_s = (time.perf_counter() - start) / repeats
         world._scenes_per_client = None   # measure the growth without restarts
-        drawn = sample(scenario, scene_streams(0, 0).sampling, seed=0, scene_index=0)
-        world.settle(drawn, scenario.spec.settle)
-        before = _rss_mib()
-        for scene_index in range(1, scenes + 1):
+        before = None
+        for scene_index in range(scenes + 1):   # scene 0 fills what is made once
             drawn = sample(scenario, scene_streams(0, scene_index).sampling, seed=0,
                            scene_index=scene_index)
-            world.settle(drawn, scenario.spec.settle)
+            render.render(world.settle(drawn, scenario.spec.settle), drawn.views[0], drawn.light)
+            before = _rss_mib() if before is None else before
         per_scene_mib = (_rss_mib() - before) / scenes
     per_client = renderer_module.EGL_SCENES_PER_CLIENT
     if per_scene_mib > 0:

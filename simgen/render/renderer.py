@@ -197,9 +197,10 @@ EGL_WARMUP_RENDERS = 2
 # 3.5 GB after 300 scenes; the same before simgen's texture slots). Only closing the client
 # frees them, so an EGL world takes a new client once the process grew by EGL_CLIENT_GROWTH_MIB
 # (Mesa keeps textures in process memory), or after EGL_SCENES_PER_CLIENT scenes (a GPU keeps
-# them in its own memory, which the process size does not show). A new client costs ~0.28 s
-# on the 2-core machine (plugin start 0.11 s, warm-up renders 0.14 s): every 16 scenes that was
-# 8% of an EGL worker's time; at tabletop's +10 MB a scene, 512 MiB is ~50 scenes, ~3%.
+# them in its own memory, which the process size does not show). A new client costs ~0.3 s on
+# the 2-core machine (plugin start 0.11 s, warm-up renders 0.14 s): every 16 scenes that was 8%
+# of an EGL worker's time; by growth it is ~1% (scripts/benchmark.py), and a worker's peak
+# stays flat (990 MiB after 1,000 images, 1,036 after 4,000: `benchmark.py --memory`).
 EGL_CLIENT_GROWTH_MIB = 512
 EGL_SCENES_PER_CLIENT = 200
 
