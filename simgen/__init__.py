@@ -24,7 +24,7 @@ def load_scenario(path: Any, overrides: Any = (), asset_roots: Any = ()) -> "Sce
 
 
 def generate(*args: Any, **kwargs: Any) -> Any:
-    """Generate a dataset (see `simgen.pipeline.generate`)."""
-    from simgen.pipeline import generate as _generate
+    """Generate a dataset (see `simgen.run.generate.generate`)."""
+    from simgen.run.generate import generate as _generate
 
     return _generate(*args, **kwargs)

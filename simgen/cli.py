@@ -287,9 +287,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from simgen.pipeline import generate
+    from simgen.run.generate import generate
     from simgen.scenario import load
-    from simgen.workers import default_workers
+    from simgen.run.pool import default_workers
 
     scenario = load(args.scenario, args.overrides, args.asset_roots)
     workers = args.workers
@@ -310,7 +310,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from simgen.preview import load_scaled, preview
+    from simgen.viz.preview import load_scaled, preview
 
     scenario = load_scaled(args.scenario, args.overrides, args.asset_roots, args.scale)
     path = preview(scenario, args.out, images=args.images, seed=args.seed,
@@ -333,8 +333,8 @@ def _verify(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from simgen.output.dataset import write_atomic
-    from simgen.verify import verify
+    from simgen.dataset.dataset import write_atomic
+    from simgen.trust.verify import verify
 
     report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed,
                     scenario_dir=args.scenario_dir)
@@ -357,8 +357,8 @@ def _verify(args: argparse.Namespace) -> int:
 def _regen(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from simgen.output.dataset import write_atomic
-    from simgen.regen import regenerate
+    from simgen.dataset.dataset import write_atomic
+    from simgen.trust.regen import regenerate
 
     result = regenerate(args.dataset, args.image_id, scenario_dir=args.scenario_dir)
     if args.out and result.image_bytes is not None:
@@ -381,7 +381,7 @@ def _regen(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from simgen.report import default_report_path, write_report
+    from simgen.trust.report import default_report_path, write_report
 
     out = args.out if args.out is not None else default_report_path(args.dataset)
     result = write_report(args.dataset, out, against=args.against, images_dir=args.images,
@@ -397,7 +397,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _mix(args: argparse.Namespace) -> int:
-    from simgen.mix import mix_datasets
+    from simgen.export.mix import mix_datasets
 
     result = mix_datasets(args.real, args.synthetic, args.out,
                           synthetic_fraction=args.synthetic_fraction, seed=args.seed,

@@ -10,7 +10,7 @@ import numpy as np
 
 import simgen
 from simgen.label import rle_of_columns
-from simgen.preview import PAD_PX, category_color, contact_sheet, draw_labels, preview_size
+from simgen.viz.preview import PAD_PX, category_color, contact_sheet, draw_labels, preview_size
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_cli_preview_of_a_bad_scenario_is_one_error_line_and_no_png(tmp_path):
 
 
 def test_load_scaled_scales_the_image_and_pixel_intrinsics_with_it():
-    from simgen.preview import load_scaled
+    from simgen.viz.preview import load_scaled
 
     scenario = load_scaled(REPO / "scenes/tabletop.yaml",
                            ["camera.fov_deg=null", "camera.fx={uniform: [500, 600]}",

@@ -28,8 +28,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from simgen.errors import SimgenError
-from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
-from simgen.output.dataset import SPLITS, write_atomic
+from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
+from simgen.dataset.dataset import SPLITS, write_atomic
 
 
 

@@ -11,8 +11,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from simgen.output.dataset import sha256_file
-from simgen.output.images import read_text_tag
+from simgen.dataset.dataset import sha256_file
+from simgen.dataset.images import read_text_tag
 
 
 def dataset_files(out: Path, run_state: bool = True) -> dict[str, bytes]:

@@ -12,8 +12,8 @@ import json
 import pytest
 
 import simgen
-from simgen.regen import regenerate_many
-from simgen.verify import verify
+from simgen.trust.regen import regenerate_many
+from simgen.trust.verify import verify
 from tests.conftest import RENDERERS_HERE, SCENES, SMALL
 from tests.pipeline.coco_checks import dataset_files
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import simgen
-from simgen.pipeline import run_scene
+from simgen.scene import run_scene
 from simgen.render import start_renderer
 from simgen.sim import World
 from tests.conftest import RENDERERS_HERE, SMALL, scenes_for

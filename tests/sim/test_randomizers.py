@@ -284,7 +284,7 @@ labels: {{min_pixels: 1}}
 
 
 def test_distractors_are_never_labeled(tmp_path: Path, world: World, renderer) -> None:
-    from simgen.pipeline import run_scene
+    from simgen.scene import run_scene
 
     cluttered = _clutter(tmp_path, 0, 5, "cluttered")
     empty = _clutter(tmp_path, 0, 0, "empty")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import simgen
-from simgen.pipeline import run_scene
+from simgen.scene import run_scene
 from simgen.render import start_renderer
 from simgen.sim import World
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from simgen.output.dataset import dumps
+from simgen.dataset.dataset import dumps
 
 TRAIN = "annotations/instances_train.json"
 
@@ -52,7 +52,7 @@ def repaint_pixel(path: Path) -> None:
     import cv2
     import numpy as np
 
-    from simgen.output.images import encode_image, read_text_tag
+    from simgen.dataset.images import encode_image, read_text_tag
 
     raw = path.read_bytes()
     rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR),

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from simgen import mix as mix_module
+from simgen.export import mix as mix_module
 from simgen.cli import main
 from simgen.errors import SimgenError
-from simgen.mix import FORMAT, mix_datasets
+from simgen.export.mix import FORMAT, mix_datasets
 from tests.conftest import REPO
 from tests.export.test_yolo import write_handmade
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from simgen import pipeline
+from simgen import scene as scene_module
 from simgen.cli import main
 from simgen.errors import SimgenError
-from simgen.regen import read_stored, regenerate, regenerate_many
+from simgen.trust.regen import read_stored, regenerate, regenerate_many
 from tests.conftest import REPO, SMALL
 from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte
 
@@ -67,13 +67,13 @@ def test_regen_of_an_augmented_variant(augmented):
 
 def test_many_images_settle_each_scene_once(fresh, monkeypatch):
     calls = []
-    real = pipeline.run_scene_safely
+    real = scene_module.run_scene_safely
 
     def counting(scenario, seed, scene_index, world, renderer, items, image_format):
         calls.append((scene_index, list(items)))
         return real(scenario, seed, scene_index, world, renderer, items, image_format)
 
-    monkeypatch.setattr(pipeline, "run_scene_safely", counting)
+    monkeypatch.setattr(scene_module, "run_scene_safely", counting)
     results = regenerate_many(fresh, [8, 1, 6, 3])
     assert [r.image_id for r in results] == [8, 1, 6, 3]
     assert all(r.identical for r in results), [r.differences for r in results]

@@ -16,11 +16,11 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from simgen.cli import main
-from simgen.coco_source import load_coco_source
+from simgen.dataset.coco_source import load_coco_source
 from simgen.errors import SimgenError
-from simgen.preview import category_color
-from simgen.report import NOT_AVAILABLE, default_report_path, write_report
-from simgen.report_stats import compare, dataset_stats, near_duplicates
+from simgen.viz.preview import category_color
+from simgen.trust.report import NOT_AVAILABLE, default_report_path, write_report
+from simgen.trust.report_stats import compare, dataset_stats, near_duplicates
 from tests.conftest import REPO, SCENES
 
 W, H = 64, 48
@@ -404,7 +404,7 @@ def test_cli_refuses_what_is_not_a_dataset_with_one_line(tmp_path, capsys):
 
 
 def test_importing_the_cli_and_loader_stays_light():
-    code = ("import sys, simgen.cli, simgen.coco_source; "
+    code = ("import sys, simgen.cli, simgen.dataset.coco_source; "
             "print(','.join(m for m in ('matplotlib', 'cv2', 'scipy', 'pybullet') "
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

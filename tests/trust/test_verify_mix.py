@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from simgen.cli import main
-from simgen.mix import mix_datasets
-from simgen.verify import verify
+from simgen.export.mix import mix_datasets
+from simgen.trust.verify import verify
 from tests.conftest import REPO
 from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
 from tests.trust.test_mix import write_real

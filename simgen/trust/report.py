@@ -7,7 +7,7 @@ a short diversity summary. With `against`, every histogram overlays the second d
 comparison section gives, per statistic, the Wasserstein distance and the histogram
 intersection of the two distributions, and the class balance matched by category name.
 
-Any COCO dataset works (see `simgen.coco_source`); a section whose data a dataset lacks (no
+Any COCO dataset works (see `simgen.dataset.coco_source`); a section whose data a dataset lacks (no
 camera info or visibility in real data) says "not available in this dataset". Plots are PNGs
 embedded as base64 `data:` URIs with inline CSS: no script, no link, no external file.
 
@@ -29,9 +29,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from simgen.coco_source import CocoSource, load_coco_source, source_name
+from simgen.dataset.coco_source import CocoSource, load_coco_source, source_name
 from simgen.errors import SimgenError
-from simgen.report_stats import (HASH_BITS, Comparison, DatasetStats, compare,
+from simgen.trust.report_stats import (HASH_BITS, Comparison, DatasetStats, compare,
                                  dataset_stats)
 
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -233,7 +233,7 @@ class _Page:
         return _table(["", *self.labels], rows, numeric_from=99)
 
     def compare_section(self) -> str:
-        from simgen.report_plots import intersection_bars
+        from simgen.trust.report_plots import intersection_bars
 
         cmp = self.comparison
         assert cmp is not None
@@ -264,7 +264,7 @@ class _Page:
                       f"{b} share", ""], class_rows))
 
     def classes(self) -> str:
-        from simgen.report_plots import class_bars
+        from simgen.trust.report_plots import class_bars
 
         names = list(dict.fromkeys(n for s in self.stats for n in s.labels.categories))
         counts = [[s.labels.class_counts.get(n, 0) for n in names] for s in self.stats]
@@ -284,14 +284,14 @@ class _Page:
             _table(headers, rows)
 
     def objects(self) -> str:
-        from simgen.report_plots import Panel, histograms
+        from simgen.trust.report_plots import Panel, histograms
 
         values = [s.labels.objects_per_image for s in self.stats]
         panel = Panel("objects per image", "annotations in the image", values, integer=True)
         return _img(histograms([panel], self.labels, "images"), "objects per image")
 
     def boxes(self) -> str:
-        from simgen.report_plots import Panel, histograms
+        from simgen.trust.report_plots import Panel, histograms
 
         panels = [
             Panel("box size", "sqrt(box area / image area)",
@@ -305,13 +305,13 @@ class _Page:
                 + '<p class="note">COCO size classes by the annotation\'s area.</p>')
 
     def centres(self) -> str:
-        from simgen.report_plots import centre_heatmaps
+        from simgen.trust.report_plots import centre_heatmaps
 
         return _img(centre_heatmaps([s.labels.centre_xy for s in self.stats], self.labels),
                     "object-centre heatmap")
 
     def occlusion(self, key: str) -> str:
-        from simgen.report_plots import Panel, histograms
+        from simgen.trust.report_plots import Panel, histograms
 
         values = [getattr(s.labels, key) for s in self.stats]
         note = self._missing_note(values)
@@ -323,7 +323,7 @@ class _Page:
         return note + _img(histograms([panel], self.labels, "annotations"), key)
 
     def colour(self) -> str:
-        from simgen.report_plots import Panel, colour_swatches, histograms
+        from simgen.trust.report_plots import Panel, colour_swatches, histograms
 
         px = [s.pixels for s in self.stats]
         panels = [Panel("brightness", "mean grey level", [p.brightness for p in px], (0.0, 255.0)),
@@ -341,7 +341,7 @@ class _Page:
                   "spread of the images' mean colours.</p>")
 
     def camera(self) -> str:
-        from simgen.report_plots import Panel, camera_poses, histograms
+        from simgen.trust.report_plots import Panel, camera_poses, histograms
 
         labels = [s.labels for s in self.stats]
         distance = [lab.camera_distance_m for lab in labels]
@@ -361,8 +361,8 @@ class _Page:
                 + _img(camera_poses(azimuth, elevation, self.labels), "camera views"))
 
     def duplicates(self) -> str:
-        from simgen.report_images import pair_sheet
-        from simgen.report_plots import Panel, histograms, rgb_png
+        from simgen.trust.report_images import pair_sheet
+        from simgen.trust.report_plots import Panel, histograms, rgb_png
 
         threshold = self.stats[0].duplicates.max_distance
         panel = Panel("nearest other image", "Hamming distance of 64-bit dHashes (bits)",
@@ -392,8 +392,8 @@ class _Page:
                              "nearest-neighbour hash distance") + self._per_dataset(one))
 
     def samples(self) -> str:
-        from simgen.report_images import sample_sheet
-        from simgen.report_plots import rgb_png
+        from simgen.trust.report_images import sample_sheet
+        from simgen.trust.report_plots import rgb_png
 
         def one(s: DatasetStats) -> str:
             sheet = sample_sheet(s.source, self.sheet_images, self.seed)

@@ -1,12 +1,12 @@
 """`simgen verify` on a dataset `simgen mix` made (manifest format simgen-mix/1).
 
-The checker of `simgen.verify` runs with these rules in its hooks:
+The checker of `simgen.trust.verify` runs with these rules in its hooks:
 
 - manifest: every listed file has its sha256 and size, none is missing, none is unlisted (a
   mix has no run state: every file but manifest.json is listed); the manifest records the
   fraction, both sources and the category names; its counts agree with the COCO files, the
   achieved fraction with the number of synthetic images, and the number of synthetic images
-  with the fraction requested (`simgen.mix`'s rule) or, without one, with all of them.
+  with the fraction requested (`simgen.export.mix`'s rule) or, without one, with all of them.
 - coco: the rules of a simgen dataset for ids, references, required fields and image files,
   with categories named as the manifest's categories.names and file names `{id:09d}<ext>`
   (the extension the source file had). Labels of real images (`synthetic: false`) are held
@@ -23,7 +23,7 @@ The checker of `simgen.verify` runs with these rules in its hooks:
   Ids and splits are the mix's own, so the id and split agreement of a simgen dataset does not
   apply.
 - reproduce (optional): K synthetic images chosen at random (seeded) are re-made from the
-  simgen dataset they were mixed from (sources.synthetic.path) with `simgen.regen`, and
+  simgen dataset they were mixed from (sources.synthetic.path) with `simgen.trust.regen`, and
   compared with the mix: the image file byte for byte, the image entry and annotations as JSON
   once the mix's renumbering is undone (the origin id and file name, category ids mapped by
   name; annotation ids must run on from the first, as in any simgen file). The source's own
@@ -39,8 +39,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from simgen.errors import SimgenError
-from simgen.regen import MANIFEST, RegenResult, StoredImage
-from simgen.verify import (Checker, Problem, VerifyReport, _is_int, _short, add_differences,
+from simgen.trust.regen import MANIFEST, RegenResult, StoredImage
+from simgen.trust.verify import (Checker, Problem, VerifyReport, _is_int, _short, add_differences,
                            choose_ids)
 
 ORIGIN_KEYS = ("dataset", "split", "image_id", "file_name")
@@ -58,7 +58,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 class MixChecker(Checker):
-    """The checker of `simgen.verify` with the rules of a mix in its hooks."""
+    """The checker of `simgen.trust.verify` with the rules of a mix in its hooks."""
 
     ignored = frozenset()
     categories_from = f"{MANIFEST} categories.names"
@@ -166,7 +166,7 @@ class MixChecker(Checker):
             fail(f"synthetic_fraction.achieved {achieved!r} is not the share of synthetic "
                  f"images ({n_syn} of {len(stored)})")
         if _is_number(requested) and 0 <= requested < 1:
-            from simgen.mix import _synthetic_count
+            from simgen.export.mix import _synthetic_count
 
             wanted = _synthetic_count(float(requested), n_real)
             if wanted != n_syn:
@@ -233,7 +233,7 @@ def reproduce_mix(report: VerifyReport, manifest: dict[str, Any],
                   scenario_dir: str | Path | None) -> None:
     """Re-make `count` synthetic images (chosen with `seed`) from the simgen dataset they were
     mixed from and compare them with the mix (see the module docstring)."""
-    from simgen.regen import read_manifest, regenerate_many
+    from simgen.trust.regen import read_manifest, regenerate_many
 
     def fail(message: str) -> None:
         report.problems.append(Problem("reproduce", MANIFEST, message))
@@ -316,7 +316,7 @@ def _against_mix(out: Path, source: Path, item: StoredImage, translated: StoredI
     """regen's result (against the source's files and the translated entry) as a result of
     the mixed image: lines about source files name the source, category ids (the source's)
     read as names, and the re-made bytes are compared with the mixed file."""
-    from simgen.regen import _compare_file
+    from simgen.trust.regen import _compare_file
 
     source_files = {translated.file} | {str(translated.image[key]) for key in
                                         ("depth_file", "instances_file")

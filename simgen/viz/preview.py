@@ -185,13 +185,13 @@ def preview(scenario: Any, out_png: str | Path, images: int = 16, seed: int = 0,
     says: see `load_scaled` for a smaller one), draw their labels, and write them as one
     contact-sheet PNG to `out_png`. Returns the PNG's path.
 
-    The dataset is made by `simgen.pipeline.generate` in a temporary folder that is removed
+    The dataset is made by `simgen.run.generate.generate` in a temporary folder that is removed
     afterwards; `out_png` is written (atomically) only if everything succeeded.
     """
     import cv2
 
-    from simgen.output.dataset import write_atomic
-    from simgen.pipeline import generate
+    from simgen.dataset.dataset import write_atomic
+    from simgen.run.generate import generate
 
     out_png = Path(out_png)
     if out_png.is_dir():

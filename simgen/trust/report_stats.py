@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from simgen.coco_source import CocoSource
+from simgen.dataset.coco_source import CocoSource
 from simgen.errors import SimgenError
 
 HASH_BITS = 64

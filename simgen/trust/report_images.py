@@ -1,7 +1,7 @@
 """Pictures for `simgen report`: a seeded contact sheet of images with their labels drawn, and
 side-by-side thumbnails of near-duplicate pairs.
 
-Labels are drawn with `simgen.preview.draw_labels` (box, mask outline, name tag) on the
+Labels are drawn with `simgen.viz.preview.draw_labels` (box, mask outline, name tag) on the
 thumbnail, after scaling each annotation to it, so lines stay one pixel wide however large the
 source image. Masks may be RLE (compressed or not) or polygons, as in real COCO files.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from simgen.coco_source import CocoSource
+from simgen.dataset.coco_source import CocoSource
 from simgen.errors import SimgenError
-from simgen.preview import contact_sheet, draw_labels
-from simgen.report_stats import decode_flag
+from simgen.viz.preview import contact_sheet, draw_labels
+from simgen.trust.report_stats import decode_flag
 
 THUMB_SIDE_PX = 256       # longest side of a contact-sheet tile (never enlarged)
 PAIR_SIDE_PX = 160        # longest side of a near-duplicate thumbnail

@@ -1,4 +1,4 @@
-"""The unit of work (`run_scene`) and a whole run (`generate`).
+"""The unit of work: `run_scene` makes one scene's images, labels and records.
 
 A scene is a pure function of (scenario, seed, scene_index): image index i belongs to scene
 i // (views_per_scene * per_view), its view and augmented variant follow from the rest, and
@@ -8,25 +8,19 @@ order, on any worker, gives the same bytes as the same images of a full run.
 
 from __future__ import annotations
 
-import math
-import shutil
-import sys
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from simgen import __version__
-from simgen.errors import SimgenError
 from simgen.label import annotate, occlusion
-from simgen.output import dataset as ds
+from simgen.dataset import dataset as ds
 from simgen import geometry
 from simgen.timing import stage
-from simgen.output.images import FORMATS, encode_image, encode_png16
-from simgen.provenance import code_sha256, package_versions
-from simgen.scenario import Scenario, load
+from simgen.dataset.images import encode_image, encode_png16
+from simgen.scenario import Scenario
 from simgen.render.capabilities import applied_light
 from simgen.scenario.sample import sample as sample_scene
 from simgen.scenario.schema import SplitSpec
@@ -46,24 +40,11 @@ class SceneOutput:
     record: dict[str, Any]           # the scene record finalize reads
 
 
-@dataclass(frozen=True)
-class GenerateResult:
-    out: Path
-    renderer: str
-    images: int
-    annotations: int
-    counts: dict[str, Any]
-
-
 def choose_split(splits: SplitSpec, rng: np.random.Generator) -> str:
     u = rng.random()
     if u < splits.train:
         return "train"
     return "val" if u < splits.train + splits.val else "test"
-
-
-def active_splits(splits: SplitSpec) -> list[str]:
-    return [name for name in ds.SPLITS if getattr(splits, name) > 0]
 
 
 @dataclass(frozen=True)
@@ -373,176 +354,3 @@ def _cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> np.ndarra
             flag = 1 if float(depth_m[row, col]) < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
         out[index] = (u, v, flag)
     return out
-
-
-def plan_scenes(images: int, views_per_scene: int, image_ids: tuple[int, int] | None = None,
-                per_view: int = 1) -> list[tuple[int, list[tuple[int, int]]]]:
-    """(scene index, (view, variant) pairs) for images 1..images, or only ids first..last."""
-    first, last = image_ids if image_ids else (1, images)
-    if not 1 <= first <= last <= images:
-        raise SimgenError(f"--image-ids must satisfy 1 <= first <= last <= {images} "
-                          f"(got {first}..{last})")
-    plan: dict[int, list[int]] = {}
-    for index in range(first - 1, last):
-        per_scene = views_per_scene * per_view
-        rest = index % per_scene
-        plan.setdefault(index // per_scene, []).append((rest // per_view, rest % per_view))
-    return sorted(plan.items())
-
-
-def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed: int = 0,
-             renderer: str = "auto", image_format: str = "png",
-             image_ids: tuple[int, int] | None = None, overwrite: bool = False,
-             on_renderer: Callable[[str], None] | None = None,
-             progress: bool = False, workers: int = 1, resume: bool = False,
-             skip_failed: bool = False, backend: str = "local",
-             address: str | None = None,
-             on_scene: Callable[[int, int], None] | None = None) -> GenerateResult:
-    """Generate a COCO dataset of `images` images from `scenario` into `out`.
-
-    `workers` > 1 runs scenes in that many processes (see simgen.workers); `backend="ray"` runs
-    them on Ray actors (see simgen.ray_backend; `address` joins a cluster). The bytes are the
-    same for any backend and number of workers. `resume` goes on with an interrupted run in `out` (same scenario, seed
-    and sizes), rendering only the scenes not yet committed; the result is byte-identical to an
-    uninterrupted run. A scene that fails stops the run (committed scenes are kept), or with
-    `skip_failed` is recorded in the manifest and the run goes on. Every argument is checked, and
-    the scenario fully validated, before `out` is touched. `on_scene(scene_index, images)` is
-    called after each scene is committed (progress displays, the benchmark's clock).
-    """
-    from simgen.render import start_renderer, RendererUnavailable
-    from simgen.sim import World
-
-    if not isinstance(scenario, Scenario):
-        scenario = load(scenario)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SimgenError(f"seed must be an integer >= 0 (got {seed!r})")
-    if not isinstance(images, int) or images < 1:
-        raise SimgenError(f"images must be an integer >= 1 (got {images!r})")
-    if image_format not in FORMATS:
-        raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise SimgenError(f"workers must be an integer >= 1 (got {workers!r})")
-    if backend not in ("local", "ray"):
-        raise SimgenError(f"backend must be local or ray (got {backend!r})")
-    spec = scenario.spec
-    plan = plan_scenes(images, spec.views_per_scene, image_ids,
-                       spec.augment.augmentations_per_view if spec.augment else 1)
-    out = Path(out)
-    run_state = {"scenario_sha256": scenario.sha256, "seed": seed, "images": images,
-                 "image_ids": list(image_ids) if image_ids else None,
-                 "image_format": image_format, "simgen_version": __version__}
-    if resume:
-        _check_resumable(out, run_state)
-    else:
-        ds.check_output(out, overwrite)
-    created = not out.exists()
-    with World() as world:
-        try:
-            render = start_renderer(world, renderer, scenario)
-        except (RendererUnavailable, ValueError) as err:
-            raise SimgenError(f"renderer {renderer!r}: {err}") from None
-        if on_renderer:
-            on_renderer(f"{render.name} ({render.note})" if render.note else render.name)
-        run_state["renderer"] = render.name
-        if resume:
-            _check_resumable(out, run_state)
-            ds.remove_partial_files(out)
-        else:
-            ds.prepare_output(out, overwrite)
-            ds.write_run_state(out, run_state)
-        done = ds.committed_scenes(out)
-        todo = [(scene, items) for scene, items in plan if scene not in done]
-        bar = _progress(sum(len(v) for _, v in plan), progress)
-        bar.update(sum(len(v) for s, v in plan if s in done))
-        if backend == "ray":
-            from simgen.ray_backend import run_scenes_ray
-
-            results = run_scenes_ray(scenario, seed, todo, render.name, image_format,
-                                     workers if workers > 1 else None, address)
-        elif min(workers, len(todo)) <= 1:  # one scene or one worker: no pool to start
-            results = (run_scene_safely(scenario, seed, scene_index, world, render, items,
-                                        image_format) for scene_index, items in todo)
-        else:
-            from simgen.workers import run_scenes
-
-            results = run_scenes(scenario, seed, todo, render.name, image_format,
-                                 min(workers, len(todo)))
-        try:
-            for (scene_index, items), result in zip(todo, results):
-                if isinstance(result, SceneFailure):
-                    failure = {"scene_index": scene_index, "seed": seed, "error": result.error}
-                    if not skip_failed:
-                        _stop_on_failure(scenario, out, created, failure)
-                    ds.commit_scene(out, scene_index, [], {"failed": failure})
-                else:
-                    with stage("write"):
-                        ds.commit_scene(out, scene_index, result.files, result.record)
-                bar.update(len(items))
-                if on_scene:
-                    on_scene(scene_index, len(items))
-        finally:
-            bar.close()
-    with stage("merge"):
-        counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
-                             info=_coco_info(scenario, seed),
-                             manifest=_manifest(scenario, seed, images, image_ids, render.name,
-                                                image_format))
-    return GenerateResult(out, render.name, sum(counts["images"].values()),
-                          sum(counts["annotations"].values()), counts)
-
-
-def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
-    """Refuse to resume a run started with anything that changes the bytes."""
-    started = ds.read_run_state(out)
-    if started is None:
-        raise SimgenError(f"{out}: nothing to resume (no {ds.RUN_STATE}); run without --resume")
-    for key, value in run_state.items():
-        if key in started and started[key] != value:
-            raise SimgenError(f"{out}: cannot resume: {key} was {started[key]!r} when the run "
-                              f"started, now {value!r}")
-
-
-def _stop_on_failure(scenario: Scenario, out: Path, created: bool, failure: dict) -> None:
-    message = (f"{scenario.source}: scene {failure['scene_index']} (seed {failure['seed']}): "
-               f"{failure['error']}")
-    if created and not ds.committed_scenes(out):
-        shutil.rmtree(out)  # this run made the folder and committed nothing: leave nothing behind
-        raise SimgenError(message)
-    raise SimgenError(f"{message} (scenes finished before it are kept: --resume goes on, "
-                      "--skip-failed records a failing scene and goes on)")
-
-
-def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)
-
-
-def _coco_info(scenario: Scenario, seed: int) -> dict[str, Any]:
-    return {"description": f"simgen synthetic dataset from scenario {scenario.name!r}",
-            "version": __version__, "contributor": "simgen (synthetic)", "url": "",
-            "scenario": scenario.name, "scenario_sha256": scenario.sha256, "seed": seed}
-
-
-def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, int] | None,
-              renderer: str, image_format: str) -> dict[str, Any]:
-    return {
-        "format": "simgen-dataset/1",
-        "simgen_version": __version__,
-        "simgen_code_sha256": code_sha256(),
-        "packages": package_versions(),
-        "scenario": {"name": scenario.name, "file": Path(scenario.source).name,
-                     "file_sha256": scenario.file_sha256, "sha256": scenario.sha256,
-                     "overrides": list(scenario.overrides),
-                     # where relative asset references were found: what `regen` needs to
-                     # rebuild the scenario from this manifest alone
-                     "dir": scenario.base_dir, "asset_roots": list(scenario.asset_roots),
-                     "resolved": scenario.resolved()},
-        "seed": seed,
-        "images_requested": images,
-        "image_ids": list(image_ids) if image_ids else None,
-        "scenes": math.ceil(images / scenario.spec.images_per_scene),
-        "renderer": renderer,
-        "image_format": image_format,
-    }

@@ -1,4 +1,4 @@
-"""Tests for simgen.output.dataset: output-folder safety, atomic commits, finalize and manifest."""
+"""Tests for simgen.dataset.dataset: output-folder safety, atomic commits, finalize and manifest."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simgen.errors import SimgenError
-from simgen.output import dataset as ds
+from simgen.dataset import dataset as ds
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

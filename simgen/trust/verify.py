@@ -17,10 +17,10 @@ Checks (each failure is a `Problem` naming the file, and the image / annotation 
   split, renderer, scene, physics (and augment when the scenario augments), agreeing with the
   manifest, its split and its id.
 - reproduce (optional): K images chosen at random (seeded) are re-made from their provenance
-  (`simgen.regen`) and compared byte for byte.
+  (`simgen.trust.regen`) and compared byte for byte.
 
 A dataset `simgen mix` made (manifest format simgen-mix/1) is checked by the same checker with
-the rules of a mix (`simgen.verify_mix`): COCO rules only for its real images, labels true to
+the rules of a mix (`simgen.trust.verify_mix`): COCO rules only for its real images, labels true to
 their masks and provenance for its synthetic ones, and `--reproduce` re-makes synthetic images
 from the simgen dataset they were mixed from.
 
@@ -39,8 +39,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
 from simgen.errors import SimgenError
-from simgen.output.dataset import STATE_DIR
-from simgen.regen import MANIFEST, RegenResult, StoredImage, read_manifest
+from simgen.dataset.dataset import STATE_DIR
+from simgen.trust.regen import MANIFEST, RegenResult, StoredImage, read_manifest
 
 PROVENANCE_KEYS = ("scenario", "scenario_sha256", "seed", "scene_index", "view_index", "split",
                    "renderer", "scene", "physics")
@@ -117,7 +117,7 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
     """Check the dataset in `out` (see the module docstring); with `reproduce` > 0 also re-make
     that many images (of a mix: synthetic ones), chosen at random with `seed`, and compare them
     byte for byte. The manifest's format says which rules apply: a simgen dataset's, or a
-    mix's (`simgen.verify_mix`).
+    mix's (`simgen.trust.verify_mix`).
 
     SimgenError (a usage error) when `out` is not a finished simgen dataset or mix; every
     failed check is a Problem in the report instead."""
@@ -128,7 +128,7 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
     manifest = read_manifest(out)
     checker_class, reproducer = Checker, _reproduce
     if str(manifest.get("format", "")).startswith(MIX_FORMAT_PREFIX):
-        from simgen.verify_mix import MixChecker, reproduce_mix
+        from simgen.trust.verify_mix import MixChecker, reproduce_mix
 
         checker_class, reproducer = MixChecker, reproduce_mix
     checker = checker_class(out, manifest, threads or min(8, os.cpu_count() or 1))
@@ -150,7 +150,7 @@ def choose_ids(ids: Sequence[int], count: int, seed: int) -> list[int]:
 def _reproduce(report: VerifyReport, manifest: dict[str, Any],
                stored: dict[int, StoredImage], count: int, seed: int,
                scenario_dir: str | Path | None) -> None:
-    from simgen.regen import regenerate_many
+    from simgen.trust.regen import regenerate_many
 
     ids = sorted(stored)
     if not ids:
@@ -183,7 +183,7 @@ def _sha256(data: bytes) -> str:
 
 
 class Checker:
-    """The checks of a simgen dataset. `simgen.verify_mix.MixChecker` overrides the hooks marked
+    """The checks of a simgen dataset. `simgen.trust.verify_mix.MixChecker` overrides the hooks marked
     so (what the manifest must hold, file names, provenance, which labels must be exact, a
     last look at the whole) to check a mix with the same code."""
 

@@ -49,7 +49,7 @@ def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
 
 
 def _run(task: tuple[int, int, list]) -> Any:
-    from simgen.pipeline import run_scene_safely
+    from simgen.scene import run_scene_safely
 
     seed, scene_index, items = task
     w = _WORKER

@@ -3,7 +3,7 @@
 Everything comes from the dataset folder itself: the manifest keeps the resolved scenario (and
 the folder its relative asset references resolve against), the seed, the renderer and the image
 format; an image's provenance gives its scene and view, and its id gives the augmented variant.
-The scene is then run again in-process (`pipeline.run_scene`, only the wanted views), and the
+The scene is then run again in-process (`simgen.scene.run_scene`, only the wanted views), and the
 re-made image file, COCO image entry and annotations are compared with the stored ones: file
 bytes exactly, entries as JSON values, annotation ids numbered on from the stored first one the
 way finalize numbers them (`output.dataset.coco_entries`).
@@ -112,7 +112,7 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
     """`regenerate` for several images, in the order given; a scene is settled once for all of
     its images. `manifest` and `stored` (from read_manifest / read_stored) save reading them
     again."""
-    from simgen.pipeline import SceneFailure, run_scene_safely
+    from simgen.scene import SceneFailure, run_scene_safely
     from simgen.render import RendererUnavailable, start_renderer
     from simgen.sim import World
 
@@ -236,7 +236,7 @@ def _place(item: StoredImage, image_id: int, views: int, per_view: int,
 
 def _compare(out: Path, image_id: int, item: StoredImage, output: Any,
              notes: list[str]) -> RegenResult:
-    from simgen.output.dataset import coco_entries, dumps
+    from simgen.dataset.dataset import coco_entries, dumps
 
     remade = next((entry for entry in output.record["images"]
                    if entry["image"]["id"] == image_id), None)

@@ -1,4 +1,4 @@
-"""Tests for simgen.output.images: lossless PNG, sized JPEG, a readable tag, valid chunks,
+"""Tests for simgen.dataset.images: lossless PNG, sized JPEG, a readable tag, valid chunks,
 deterministic bytes."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from simgen.output.images import encode_image, read_text_tag
+from simgen.dataset.images import encode_image, read_text_tag
 
 TAG = "synthetic image, made by simgen 0.0-test"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

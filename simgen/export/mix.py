@@ -50,10 +50,10 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from simgen.coco_source import CocoSource, CocoSplit, load_coco_source
+from simgen.dataset.coco_source import CocoSource, CocoSplit, load_coco_source
 from simgen.errors import SimgenError
-from simgen.output.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
-from simgen.output.dataset import SPLITS, dumps, sha256_file, write_atomic
+from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
+from simgen.dataset.dataset import SPLITS, dumps, sha256_file, write_atomic
 
 FORMAT = "simgen-mix/1"
 SYNTHETIC_FORMAT = "simgen-dataset/"   # prefix of the manifest format `simgen generate` writes

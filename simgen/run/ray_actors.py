@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from simgen.workers import ONE_THREAD_ENV
+from simgen.run.pool import ONE_THREAD_ENV
 
 
 class _SceneActor:
     def __init__(self, scenario: Any, renderer: str, image_format: str) -> None:
-        from simgen.workers import _start_worker
+        from simgen.run.pool import _start_worker
 
         _start_worker(scenario, renderer, image_format)
 
     def run(self, seed: int, scene_index: int, items: list) -> Any:
-        from simgen.workers import _run
+        from simgen.run.pool import _run
 
         return _run((seed, scene_index, items))
 
