@@ -9,7 +9,7 @@ small beside it. Also: what exact occlusion labels cost (each visible object ren
 1 against N workers, the share of time per stage (1 worker), and peak memory.
 
 One render thread per worker, everywhere: a simgen worker runs Mesa, OpenCV and BLAS on one
-thread (simgen.run.pool.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured the same way,
+thread (simgen.run.job.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured the same way,
 and R0 is what one core can render. For EGL, R0 with Mesa's own thread count (all cores, one
 process) is shown beside it for reference.
 
@@ -29,7 +29,7 @@ import sys
 
 # Before anything can start Mesa: it reads its thread count when a context is made.
 if "--mesa-default-threads" not in sys.argv:
-    from simgen.run.pool import ONE_THREAD_ENV
+    from simgen.run.job import ONE_THREAD_ENV
 
     os.environ.update(ONE_THREAD_ENV)
 
@@ -225,7 +225,7 @@ def memory(path: str, sizes: list[int], workers: int,
 
 
 def main() -> int:
-    from simgen.run.pool import default_workers
+    from simgen.run.job import default_workers
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scenario", default=str(HERE.parent.parent / "scenes/tabletop.yaml"))

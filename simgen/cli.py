@@ -289,7 +289,7 @@ def _check(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from simgen.run.generate import generate
     from simgen.scenario import load
-    from simgen.run.pool import default_workers
+    from simgen.run.job import default_workers
 
     scenario = load(args.scenario, args.overrides, args.asset_roots)
     workers = args.workers

@@ -23,7 +23,7 @@ def machine_info() -> dict[str, Any]:
     with World() as world:
         numpy_enabled = bool(world.p.isNumpyEnabled())
         auto = start_renderer(world, "auto").name
-    from simgen.run.pool import default_workers
+    from simgen.run.job import default_workers
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"simgen": __version__, "packages": package_versions(),

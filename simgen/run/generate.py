@@ -19,7 +19,9 @@ from simgen.dataset.images import FORMATS
 from simgen.provenance import code_sha256, package_versions
 from simgen.scenario import Scenario, load
 from simgen.scenario.schema import SplitSpec
-from simgen.scene import SceneFailure, run_scene_safely
+from simgen.run.backends import BACKENDS, run_scenes
+from simgen.run.job import Job, SceneWorker
+from simgen.scene import SceneFailure
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         raise SimgenError(f"format must be one of {', '.join(FORMATS)} (got {image_format!r})")
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise SimgenError(f"workers must be an integer >= 1 (got {workers!r})")
-    if backend not in ("local", "ray"):
-        raise SimgenError(f"backend must be local or ray (got {backend!r})")
+    if backend not in BACKENDS:
+        raise SimgenError(f"backend must be {' or '.join(BACKENDS)} (got {backend!r})")
     spec = scenario.spec
     plan = plan_scenes(images, spec.views_per_scene, image_ids,
                        spec.augment.augmentations_per_view if spec.augment else 1)
@@ -114,19 +116,9 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         todo = [(scene, items) for scene, items in plan if scene not in done]
         bar = _progress(sum(len(v) for _, v in plan), progress)
         bar.update(sum(len(v) for s, v in plan if s in done))
-        if backend == "ray":
-            from simgen.run.ray_actors import run_scenes_ray
-
-            results = run_scenes_ray(scenario, seed, todo, render.name, image_format,
-                                     workers if workers > 1 else None, address)
-        elif min(workers, len(todo)) <= 1:  # one scene or one worker: no pool to start
-            results = (run_scene_safely(scenario, seed, scene_index, world, render, items,
-                                        image_format) for scene_index, items in todo)
-        else:
-            from simgen.run.pool import run_scenes
-
-            results = run_scenes(scenario, seed, todo, render.name, image_format,
-                                 min(workers, len(todo)))
+        job = Job(scenario, render.name, image_format)
+        results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
+                             SceneWorker(job, world, render), backend, workers, address)
         try:
             for (scene_index, items), result in zip(todo, results):
                 if isinstance(result, SceneFailure):

@@ -15,22 +15,12 @@ import multiprocessing
 import os
 from typing import Any, Iterator, Sequence
 
-# Read by Mesa's llvmpipe, OpenMP and the BLAS libraries when a worker starts.
-ONE_THREAD_ENV = {"LP_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-                  "MKL_NUM_THREADS": "1"}
+from simgen.run.job import ONE_THREAD_ENV, Job, SceneWorker, Task
 
-_WORKER: dict[str, Any] = {}
+_WORKER: list[SceneWorker] = []   # this process's worker, once the pool started it
 
 
-def default_workers() -> int:
-    """The CLI's default --workers: the cores this process may run on (its CPU affinity, which
-    containers and `taskset` narrow), since each worker renders on one core."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
-
-def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
+def _start_worker(job: Job) -> None:
     import signal
 
     import cv2
@@ -38,23 +28,13 @@ def _start_worker(scenario: Any, renderer: str, image_format: str) -> None:
     # Ctrl-C reaches the whole process group: the parent alone handles it (stops the pool,
     # keeps what is committed, says how to resume); a worker would only print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    from simgen.render import start_renderer
-    from simgen.sim import World
-
     cv2.setNumThreads(1)
-    world = World()
-    _WORKER.update(scenario=scenario, world=world, renderer=start_renderer(world, renderer, scenario),
-                   image_format=image_format)
+    _WORKER.append(SceneWorker(job))
 
 
-def _run(task: tuple[int, int, list]) -> Any:
-    from simgen.scene import run_scene_safely
-
+def _run(task: Task) -> Any:
     seed, scene_index, items = task
-    w = _WORKER
-    return run_scene_safely(w["scenario"], seed, scene_index, w["world"], w["renderer"], items,
-                            w["image_format"])
+    return _WORKER[0].run(seed, scene_index, items)
 
 
 @contextlib.contextmanager
@@ -71,17 +51,13 @@ def _child_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_scenes(scenario: Any, seed: int, plan: Sequence[tuple[int, list]], renderer: str,
-               image_format: str, workers: int) -> Iterator[Any]:
-    """SceneOutputs of `plan`, in plan order, computed by `workers` processes. `renderer` is a
-    resolved name ('tiny' or 'egl'), so every worker renders the same way."""
+def run_scenes_pool(job: Job, tasks: Sequence[Task], workers: int) -> Iterator[Any]:
+    """SceneOutputs (or SceneFailures) of `tasks`, in order, computed by `workers` processes."""
     context = multiprocessing.get_context("spawn")
     with _child_environment():
-        pool = context.Pool(workers, initializer=_start_worker,
-                            initargs=(scenario, renderer, image_format))
+        pool = context.Pool(workers, initializer=_start_worker, initargs=(job,))
     try:
-        yield from pool.imap(_run, [(seed, scene, list(items)) for scene, items in plan],
-                             chunksize=1)
+        yield from pool.imap(_run, tasks, chunksize=1)
         pool.close()
     finally:
         pool.terminate()

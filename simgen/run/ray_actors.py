@@ -16,24 +16,23 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from simgen.run.pool import ONE_THREAD_ENV
+from simgen.run.job import ONE_THREAD_ENV, Job, SceneWorker, Task
 
 
 class _SceneActor:
-    def __init__(self, scenario: Any, renderer: str, image_format: str) -> None:
-        from simgen.run.pool import _start_worker
+    def __init__(self, job: Job) -> None:
+        import cv2
 
-        _start_worker(scenario, renderer, image_format)
+        cv2.setNumThreads(1)
+        self.worker = SceneWorker(job)
 
     def run(self, seed: int, scene_index: int, items: list) -> Any:
-        from simgen.run.pool import _run
-
-        return _run((seed, scene_index, items))
+        return self.worker.run(seed, scene_index, items)
 
 
-def run_scenes_ray(scenario: Any, seed: int, plan: Sequence[tuple[int, list]], renderer: str,
-                   image_format: str, workers: int | None, address: str | None) -> Iterator[Any]:
-    """SceneOutputs (or SceneFailures) of `plan`, in plan order, computed by Ray actors: one per
+def run_scenes_ray(job: Job, tasks: Sequence[Task], workers: int | None,
+                   address: str | None) -> Iterator[Any]:
+    """SceneOutputs (or SceneFailures) of `tasks`, in order, computed by Ray actors: one per
     CPU of the cluster, or `workers` of them. `address` joins a running cluster ('auto' or
     host:port); without it a local Ray instance is started for the run and shut down after."""
     try:
@@ -54,9 +53,8 @@ def run_scenes_ray(scenario: Any, seed: int, plan: Sequence[tuple[int, list]], r
         actor_class = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=-1)(_SceneActor)
         # By value, not ray.put: a restarted actor needs its constructor arguments again, and
         # an object-store reference may be gone by then (ray-project/ray#53727).
-        actors = [actor_class.remote(scenario, renderer, image_format) for _ in range(count)]
+        actors = [actor_class.remote(job) for _ in range(count)]
         pool = ActorPool(actors)
-        tasks = [(seed, scene, list(items)) for scene, items in plan]
         yield from pool.map(lambda actor, task: actor.run.remote(*task), tasks)
     finally:
         for actor in actors:

@@ -112,9 +112,9 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
     """`regenerate` for several images, in the order given; a scene is settled once for all of
     its images. `manifest` and `stored` (from read_manifest / read_stored) save reading them
     again."""
-    from simgen.scene import SceneFailure, run_scene_safely
-    from simgen.render import RendererUnavailable, start_renderer
-    from simgen.sim import World
+    from simgen.render import RendererUnavailable
+    from simgen.run.job import Job, SceneWorker
+    from simgen.scene import SceneFailure
 
     out = Path(out)
     image_ids = list(image_ids)
@@ -142,16 +142,15 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
             scene_seed, scene_index, view, variant = where
             plan.setdefault((scene_seed, scene_index), []).append((image_id, view, variant))
     if plan:
-        with World() as world:
-            try:
-                renderer = start_renderer(world, renderer_name, scenario)
-            except (RendererUnavailable, ValueError) as err:
-                raise SimgenError(f"renderer {renderer_name!r} (recorded in the manifest) cannot "
-                                  f"start here: {err}") from None
+        try:
+            worker = SceneWorker(Job(scenario, renderer_name, image_format))
+        except (RendererUnavailable, ValueError) as err:
+            raise SimgenError(f"renderer {renderer_name!r} (recorded in the manifest) cannot "
+                              f"start here: {err}") from None
+        try:
             for (scene_seed, scene_index), items in sorted(plan.items()):
-                output = run_scene_safely(scenario, scene_seed, scene_index, world, renderer,
-                                          [(view, variant) for _, view, variant in items],
-                                          image_format)
+                output = worker.run(scene_seed, scene_index,
+                                    [(view, variant) for _, view, variant in items])
                 for image_id, _, _ in items:
                     item = stored[image_id]
                     if isinstance(output, SceneFailure):
@@ -161,6 +160,8 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
                             notes=notes)
                     else:
                         results[image_id] = _compare(out, image_id, item, output, notes)
+        finally:
+            worker.close()
     return [results[image_id] for image_id in image_ids]
 
 

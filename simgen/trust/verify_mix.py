@@ -40,8 +40,8 @@ from typing import Any
 
 from simgen.errors import SimgenError
 from simgen.trust.regen import MANIFEST, RegenResult, StoredImage
-from simgen.trust.verify import (Checker, Problem, VerifyReport, _is_int, _short, add_differences,
-                           choose_ids)
+from simgen.trust.checks import (Checker, Problem, VerifyReport, add_differences, choose_ids,
+                                 is_int, short)
 
 ORIGIN_KEYS = ("dataset", "split", "image_id", "file_name")
 BOX_TOLERANCE = 0.5   # pixels a real (float) box may reach past the image border
@@ -84,16 +84,16 @@ class MixChecker(Checker):
                 and (fraction.get("requested") is None or _is_number(fraction["requested"]))):
             fail("synthetic_fraction must give achieved (a number) and requested (a number "
                  "or null)")
-        if not _is_int(manifest.get("seed")):
+        if not is_int(manifest.get("seed")):
             fail(f"seed must be an integer (got {manifest.get('seed')!r})")
         if not isinstance(manifest.get("synthetic_split"), str):
             fail("no synthetic_split")
         for side, record in (("real", self.real), ("synthetic", self.synthetic)):
             if not (isinstance(record.get("name"), str) and isinstance(record.get("path"), str)
-                    and _is_int(record.get("images")) and _is_int(record.get("annotations"))):
+                    and is_int(record.get("images")) and is_int(record.get("annotations"))):
                 fail(f"sources.{side} must give name, path, images and annotations")
         scenario = _dict(self.synthetic.get("scenario"))
-        if not (isinstance(scenario.get("sha256"), str) and _is_int(self.synthetic.get("seed"))):
+        if not (isinstance(scenario.get("sha256"), str) and is_int(self.synthetic.get("seed"))):
             fail("sources.synthetic must give scenario.sha256 and seed")
         if self.categories is None:
             fail("categories.names is not a list of names")
@@ -113,14 +113,14 @@ class MixChecker(Checker):
 
         synthetic, origin = image.get("synthetic"), image.get("origin")
         if not isinstance(synthetic, bool):
-            fail(f"synthetic must be true or false (got {_short(synthetic)})")
+            fail(f"synthetic must be true or false (got {short(synthetic)})")
         # A real dataset's own ids are its business; a synthetic image's is simgen's, an int.
         if not (isinstance(origin, dict) and isinstance(origin.get("dataset"), str)
                 and isinstance(origin.get("split"), str)
                 and isinstance(origin.get("file_name"), str)
-                and (_is_int(origin.get("image_id")) if synthetic is True
+                and (is_int(origin.get("image_id")) if synthetic is True
                      else isinstance(origin.get("image_id"), (int, str)))):
-            fail(f"origin must give {', '.join(ORIGIN_KEYS)} (got {_short(origin)})")
+            fail(f"origin must give {', '.join(ORIGIN_KEYS)} (got {short(origin)})")
             origin = None
         if not isinstance(synthetic, bool):
             return
@@ -177,7 +177,7 @@ class MixChecker(Checker):
                  f", sources.synthetic.images_available), the COCO files have {n_syn}")
         for side, record, flag in (("real", self.real, False), ("synthetic", self.synthetic, True)):
             for key, found in (("images", n_syn if flag else n_real), ("annotations", anns[flag])):
-                if _is_int(record.get(key)) and record[key] != found:
+                if is_int(record.get(key)) and record[key] != found:
                     fail(f"sources.{side}.{key} is {record[key]}, the COCO files have {found}")
         counts = _dict(_dict(self.manifest.get("counts")).get("images"))
         for split in sorted(set(counts) - set(splits)):
@@ -189,16 +189,16 @@ def _check_coco_label(fail: Any, ann: dict[str, Any], image: dict[str, Any] | No
     of the image's size, whose runs are checked in the batch (and nothing more)."""
     area = ann.get("area")
     if not (_is_number(area) and area > 0):
-        fail(f"area must be a number > 0 (got {_short(area)})")
+        fail(f"area must be a number > 0 (got {short(area)})")
     bbox = ann.get("bbox")
     if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_is_number, bbox))):
-        fail(f"bbox must be 4 numbers [x, y, w, h] (got {_short(bbox)})")
+        fail(f"bbox must be 4 numbers [x, y, w, h] (got {short(bbox)})")
     elif image is not None:
         x, y, w, h = bbox
         width, height, tol = image["width"], image["height"], BOX_TOLERANCE
         if not (w > 0 and h > 0 and x >= -tol and y >= -tol and x + w <= width + tol
                 and y + h <= height + tol):
-            fail(f"bbox {_short(bbox)} is not inside the {width}x{height} image with w, h > 0")
+            fail(f"bbox {short(bbox)} is not inside the {width}x{height} image with w, h > 0")
     seg = ann.get("segmentation")
     if isinstance(seg, list):
         if not seg or not all(isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
@@ -206,18 +206,18 @@ def _check_coco_label(fail: Any, ann: dict[str, Any], image: dict[str, Any] | No
             fail("segmentation polygons must be lists of >= 6 numbers (x, y pairs)")
         return False
     if not (isinstance(seg, dict) and "counts" in seg):
-        fail(f"segmentation must be polygons or an RLE (got {_short(seg)})")
+        fail(f"segmentation must be polygons or an RLE (got {short(seg)})")
         return False
     if image is None:
         return False
     size = [image["height"], image["width"]]
     if seg.get("size") != size:
-        fail(f"segmentation size {_short(seg.get('size'))} is not the image's {size}")
+        fail(f"segmentation size {short(seg.get('size'))} is not the image's {size}")
         return False
     counts = seg["counts"]
     if isinstance(counts, str):
         return True
-    if isinstance(counts, list) and all(_is_int(c) and c >= 0 for c in counts):
+    if isinstance(counts, list) and all(is_int(c) and c >= 0 for c in counts):
         if sum(counts) != size[0] * size[1]:
             fail(f"segmentation counts has runs covering {sum(counts)} pixels, not "
                  f"{size[0]}x{size[1]}")
@@ -268,7 +268,7 @@ def reproduce_mix(report: VerifyReport, manifest: dict[str, Any],
     for image_id in choose_ids(ids, count, seed):
         item = stored[image_id]
         origin = item.image.get("origin")
-        if not (isinstance(origin, dict) and _is_int(origin.get("image_id"))
+        if not (isinstance(origin, dict) and is_int(origin.get("image_id"))
                 and isinstance(origin.get("split"), str)
                 and isinstance(origin.get("file_name"), str)):
             why = "no usable origin"
@@ -305,7 +305,7 @@ def _as_in_source(item: StoredImage, origin: dict[str, Any], names: list[Any],
     annotations = []
     for ann in item.annotations:
         category = ann.get("category_id")
-        name = names[category - 1] if _is_int(category) and 1 <= category <= len(names) else None
+        name = names[category - 1] if is_int(category) and 1 <= category <= len(names) else None
         annotations.append({**ann, "image_id": origin["image_id"],
                             "category_id": source_ids.get(name)})
     return StoredImage(origin["split"], image, annotations)

@@ -13,7 +13,8 @@ from pycocotools import mask as mask_utils
 
 from simgen.cli import main
 from simgen.errors import SimgenError
-from simgen.trust.verify import PRINT_LIMIT, rle_totals, verify
+from simgen.trust.checks import PRINT_LIMIT, rle_totals
+from simgen.trust.verify import verify
 from tests.conftest import REPO
 from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
 
