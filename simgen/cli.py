@@ -333,7 +333,7 @@ def _verify(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from simgen.dataset.dataset import write_atomic
+    from simgen.dataset.writer import write_atomic
     from simgen.trust.verify import verify
 
     report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed,
@@ -357,7 +357,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _regen(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from simgen.dataset.dataset import write_atomic
+    from simgen.dataset.writer import write_atomic
     from simgen.trust.regen import regenerate
 
     result = regenerate(args.dataset, args.image_id, scenario_dir=args.scenario_dir)

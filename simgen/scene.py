@@ -16,7 +16,7 @@ import numpy as np
 
 from simgen import __version__
 from simgen.label import annotate, occlusion
-from simgen.dataset import dataset as ds
+from simgen.dataset import layout
 from simgen import geometry
 from simgen.timing import stage
 from simgen.dataset.images import encode_image, encode_png16
@@ -174,16 +174,16 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
                 ctx, render, view, variant, augmenter, aug_seed, keypoints, depth)
     height, width = instance_map.shape
     split = ctx.split
-    file_name = ds.image_file_name(image_id, image_format)
+    file_name = layout.image_file_name(image_id, image_format)
     with stage("encode"):
-        files = [(f"images/{split}/{file_name}", encode_image(rgb, image_format, IMAGE_TAG))]
+        files = [(layout.image_path(split, file_name), encode_image(rgb, image_format, IMAGE_TAG))]
     extra_files = {}
-    png_name = ds.image_file_name(image_id, "png")
+    png_name = layout.image_file_name(image_id, "png")
     if depth is not None:
-        extra_files["depth_file"] = f"depth/{split}/{png_name}"
+        extra_files["depth_file"] = layout.side_file_path("depth", split, png_name)
         files.append((extra_files["depth_file"], encode_png16(depth, IMAGE_TAG)))
     if spec.outputs.instance_ids:
-        extra_files["instances_file"] = f"instances/{split}/{png_name}"
+        extra_files["instances_file"] = layout.side_file_path("instances", split, png_name)
         files.append((extra_files["instances_file"],
                       encode_png16(instance_map.astype(np.uint16), IMAGE_TAG)))
     annotations = []

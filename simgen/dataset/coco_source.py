@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from simgen.errors import SimgenError
+from simgen.dataset.layout import MANIFEST, split_of
 
 _SPLIT_ORDER = ("train", "val", "test")
 _PROBE_IMAGES = 16       # file names tried per candidate folder when looking for the images
@@ -121,7 +122,7 @@ def load_coco_source(path: Path | str, images_dir: Path | str | None = None) -> 
 # --- finding the files -------------------------------------------------------------------------
 
 def _split_of(json_path: Path) -> str:
-    return json_path.stem.removeprefix("instances_") or json_path.stem
+    return split_of(json_path) or json_path.stem
 
 
 def _root_of_json(json_path: Path) -> Path:
@@ -135,7 +136,7 @@ def _json_files(folder: Path) -> list[Path]:
         instances = sorted(where.glob("instances_*.json"))
         if instances:
             return instances
-        found = [p for p in sorted(where.glob("*.json")) if p.name != "manifest.json"
+        found = [p for p in sorted(where.glob("*.json")) if p.name != MANIFEST
                  and _looks_like_coco(p)]
         if found:
             return found
@@ -156,7 +157,7 @@ def _looks_like_coco(path: Path) -> bool:
 
 def _is_simgen(root: Path) -> bool:
     try:
-        manifest = json.loads((root / "manifest.json").read_bytes())
+        manifest = json.loads((root / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return False
     return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("simgen")

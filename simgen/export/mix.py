@@ -53,10 +53,10 @@ from typing import Any
 from simgen.dataset.coco_source import CocoSource, CocoSplit, load_coco_source
 from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
-from simgen.dataset.dataset import SPLITS, dumps, sha256_file, write_atomic
+from simgen.dataset import layout
+from simgen.dataset.layout import SPLITS
+from simgen.dataset.writer import dumps, sha256_file, write_atomic
 
-FORMAT = "simgen-mix/1"
-SYNTHETIC_FORMAT = "simgen-dataset/"   # prefix of the manifest format `simgen generate` writes
 
 
 @dataclass(frozen=True)
@@ -172,14 +172,15 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                 image_id, next_image_id = next_image_id, next_image_id + 1
                 old = item.image
                 # Zero-padded like simgen's names; the extension (the format) is kept.
-                name = f"{image_id:09d}{PurePosixPath(old['file_name']).suffix}"
-                put(item.source.image_path(old), f"images/{split}/{name}", item.synthetic)
+                name = layout.image_file_name(image_id, PurePosixPath(old['file_name']).suffix)
+                put(item.source.image_path(old), layout.image_path(split, name), item.synthetic)
                 source = syn_src if item.synthetic else real_src
                 entry = _image_entry(old, image_id, name, item, source.name)
                 # A synthetic image's depth and instance-id PNGs come along, renamed like it.
-                for key in SIDE_FILES if item.synthetic else ():
+                for key in layout.SIDE_FILES if item.synthetic else ():
                     if isinstance(old.get(key), str):
-                        entry[key] = f"{PurePosixPath(old[key]).parts[0]}/{split}/{image_id:09d}.png"
+                        entry[key] = layout.side_file_path(PurePosixPath(old[key]).parts[0], split,
+                                                           layout.image_file_name(image_id, "png"))
                         put(syn_src.root / old[key], entry[key], True)
                 images.append(entry)
                 for ann in item.source.annotations_of(old["id"]):
@@ -188,7 +189,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                         categories.new_id[(id(item.source), ann["category_id"])]))
             coco = {"info": info, "licenses": licenses, "images": images,
                     "annotations": annotations, "categories": categories.entries}
-            rel = f"annotations/instances_{split}.json"
+            rel = layout.coco_path(split)
             try:
                 data = dumps(coco)
             except ValueError as err:  # NaN or Infinity read from a real file: not JSON
@@ -198,7 +199,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             counts["images"][split] = len(images)
             counts["annotations"][split] = len(annotations)
         manifest = {
-            "format": FORMAT,
+            "format": layout.MIX_FORMAT,
             "simgen_version": _version(),
             "seed": seed,
             "synthetic_fraction": {"requested": fraction, "achieved": achieved},
@@ -214,7 +215,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             "counts": counts,
             "files": {rel: files[rel] for rel in sorted(files)},
         }
-        write_atomic(staging / "manifest.json",
+        write_atomic(staging / layout.MANIFEST,
                      json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n")
     return MixResult(out, n_images, sum(counts["annotations"].values()), len(real_items), n_syn,
                      len(pool), achieved, dict(counts["images"]),
@@ -241,7 +242,7 @@ def _check_split_name(name: Any, what: str) -> None:
 
 def _output_split(split: CocoSplit, real_split: str) -> str:
     """instances_<split>.json keeps its split; any other file name goes to real_split."""
-    if not split.json_path.name.startswith("instances_"):
+    if not layout.is_coco_file_name(split.json_path.name):
         return real_split
     _check_split_name(split.name, f"{split.json_path}: split")
     return split.name
@@ -252,7 +253,7 @@ def _load_real(path: Path | str, images_dir: Path | str | None) -> CocoSource:
     if source.is_simgen:
         # Its images would be marked synthetic: false, which is the one thing a mix must not get
         # wrong. A previous mix is refused too: its real and synthetic images are in one pool.
-        what = "a simgen mix" if _manifest_format(source.root).startswith("simgen-mix/") \
+        what = "a simgen mix" if _manifest_format(source.root).startswith(layout.MIX_FORMAT_PREFIX) \
             else "a simgen dataset (its images are synthetic)"
         raise SimgenError(f"{path}: is {what}; --real takes a dataset of real images only")
     if source.n_images == 0:
@@ -262,7 +263,7 @@ def _load_real(path: Path | str, images_dir: Path | str | None) -> CocoSource:
 
 def _manifest_format(root: Path) -> str:
     try:
-        manifest = json.loads((root / "manifest.json").read_bytes())
+        manifest = json.loads((root / layout.MANIFEST).read_bytes())
     except (OSError, ValueError):
         return ""
     return str(manifest.get("format", "")) if isinstance(manifest, dict) else ""
@@ -272,7 +273,7 @@ def _load_synthetic(path: Path | str) -> tuple[CocoSource, dict[str, Any], str]:
     """The simgen dataset, its manifest and the manifest's sha256. Its COCO files must match
     the manifest: the mix records the manifest as the synthetic side's provenance."""
     source = load_coco_source(path)
-    manifest_path = source.root / "manifest.json"
+    manifest_path = source.root / layout.MANIFEST
     try:
         raw = manifest_path.read_bytes()
         manifest = json.loads(raw)
@@ -281,9 +282,9 @@ def _load_synthetic(path: Path | str) -> tuple[CocoSource, dict[str, Any], str]:
                           f"{source.root}); --synthetic takes a folder simgen generate "
                           "wrote") from None
     fmt = manifest.get("format") if isinstance(manifest, dict) else None
-    if not (isinstance(fmt, str) and fmt.startswith(SYNTHETIC_FORMAT)):
+    if not (isinstance(fmt, str) and fmt.startswith(layout.DATASET_FORMAT_PREFIX)):
         raise SimgenError(f"{manifest_path}: format {fmt!r} is not a dataset simgen generate "
-                          f"wrote ({SYNTHETIC_FORMAT}N); --synthetic takes one")
+                          f"wrote ({layout.DATASET_FORMAT_PREFIX}N); --synthetic takes one")
     if not isinstance(manifest.get("files"), dict):
         raise SimgenError(f"{manifest_path}: has no files list")
     for split in source.splits:
@@ -383,7 +384,6 @@ def _choose(available: int, wanted: int, seed: int) -> list[int]:
 
 # Per-image files a simgen image entry may name besides its image (`outputs.depth`,
 # `outputs.instance_ids`), relative to the dataset folder.
-SIDE_FILES = ("depth_file", "instances_file")
 
 
 def _image_entry(old: dict[str, Any], image_id: int, file_name: str, item: _Item,

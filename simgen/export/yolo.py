@@ -29,7 +29,9 @@ from typing import Any
 
 from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
-from simgen.dataset.dataset import SPLITS, write_atomic
+from simgen.dataset import layout
+from simgen.dataset.layout import SPLITS
+from simgen.dataset.writer import write_atomic
 
 
 
@@ -85,15 +87,15 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
 def _read_dataset(dataset: Path) -> tuple[list[_Split], list[dict[str, Any]]]:
     """The non-empty splits (train, val, test, then others by name) and the categories in id
     order; SimgenError unless `dataset` is a readable simgen/COCO dataset folder."""
-    files = sorted((dataset / "annotations").glob("instances_*.json")) if dataset.is_dir() else []
+    files = layout.coco_files(dataset) if dataset.is_dir() else []
     if not files:
         raise SimgenError(f"{dataset}: not a simgen dataset (no annotations/instances_*.json)")
     order = {name: i for i, name in enumerate(SPLITS)}
-    files.sort(key=lambda p: (order.get(p.stem[len("instances_"):], len(order)), p.name))
+    files.sort(key=lambda p: (order.get(layout.split_of(p), len(order)), p.name))
     categories: list[dict[str, Any]] | None = None
     splits = []
     for path in files:
-        name = path.stem[len("instances_"):]
+        name = layout.split_of(path)
         data = _load_json(path)
         cats = sorted(data["categories"], key=lambda c: c["id"])
         if categories is None:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from simgen import __version__
 from simgen.errors import SimgenError
-from simgen.dataset import dataset as ds
+from simgen.dataset import layout, writer as ds
 from simgen.timing import stage
 from simgen.dataset.images import FORMATS
 from simgen.provenance import code_sha256, package_versions
@@ -34,7 +34,7 @@ class GenerateResult:
 
 
 def active_splits(splits: SplitSpec) -> list[str]:
-    return [name for name in ds.SPLITS if getattr(splits, name) > 0]
+    return [name for name in layout.SPLITS if getattr(splits, name) > 0]
 
 
 def plan_scenes(images: int, views_per_scene: int, image_ids: tuple[int, int] | None = None,
@@ -147,7 +147,7 @@ def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
     """Refuse to resume a run started with anything that changes the bytes."""
     started = ds.read_run_state(out)
     if started is None:
-        raise SimgenError(f"{out}: nothing to resume (no {ds.RUN_STATE}); run without --resume")
+        raise SimgenError(f"{out}: nothing to resume (no {layout.RUN_STATE}); run without --resume")
     for key, value in run_state.items():
         if key in started and started[key] != value:
             raise SimgenError(f"{out}: cannot resume: {key} was {started[key]!r} when the run "
@@ -180,7 +180,7 @@ def _coco_info(scenario: Scenario, seed: int) -> dict[str, Any]:
 def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, int] | None,
               renderer: str, image_format: str) -> dict[str, Any]:
     return {
-        "format": "simgen-dataset/1",
+        "format": layout.DATASET_FORMAT,
         "simgen_version": __version__,
         "simgen_code_sha256": code_sha256(),
         "packages": package_versions(),

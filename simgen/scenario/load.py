@@ -18,6 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
+from simgen.dataset.layout import scenario_sha256
 from simgen.errors import ScenarioError
 from simgen.scenario.assets import (TEXTURE_SUFFIXES, AssetError, expand_pattern, resolve_asset,
                                    urdf_joints)
@@ -60,8 +61,8 @@ class Scenario:
     @cached_property
     def sha256(self) -> str:
         """sha256 of the resolved scenario (overrides included, machine paths excluded)."""
-        text = json.dumps(self.resolved(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        return scenario_sha256(self.resolved())
+
 
 
 def load(path: str | Path, overrides: Sequence[str] = (),

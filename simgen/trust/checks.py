@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
-from simgen.dataset.dataset import STATE_DIR
-from simgen.trust.regen import MANIFEST, RegenResult, StoredImage
+from simgen.dataset import layout
+from simgen.dataset.layout import MANIFEST, STATE_DIR, scenario_sha256
+from simgen.dataset.reader import StoredImage
+from simgen.trust.regen import RegenResult
 
 PROVENANCE_KEYS = ("scenario", "scenario_sha256", "seed", "scene_index", "view_index", "split",
                    "renderer", "scene", "physics")
@@ -147,7 +149,7 @@ class Checker:
         files = self.manifest["files"]
         stored: dict[int, StoredImage] = {}
         seen_ids: dict[int, str] = {}
-        coco_files = sorted((self.out / "annotations").glob("instances_*.json"))
+        coco_files = layout.coco_files(self.out)
         if not coco_files:
             self.fail("coco", "annotations", "no instances_*.json COCO file")
         for path in coco_files:
@@ -158,7 +160,7 @@ class Checker:
             self._check_coco_file(rel, data, seen_ids, stored)
         self._check_listed_files(files)
         self._check_unreferenced(files)
-        self._check_whole(stored, [p.stem[len("instances_"):] for p in coco_files])
+        self._check_whole(stored, [layout.split_of(p) for p in coco_files])
         return stored
 
     def _check_whole(self, stored: dict[int, StoredImage], splits: list[str]) -> None:
@@ -172,9 +174,7 @@ class Checker:
         if not isinstance(resolved, dict):
             self.fail("manifest", MANIFEST, "no scenario.resolved")
         else:
-            # Scenario.sha256: sha256 of the resolved scenario, keys sorted, compact JSON.
-            text = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
-            if _sha256(text.encode()) != self.scenario.get("sha256"):
+            if scenario_sha256(resolved) != self.scenario.get("sha256"):
                 self.fail("manifest", MANIFEST, "scenario.resolved does not hash to "
                           f"scenario.sha256 {self.scenario.get('sha256')!r}")
         if not (isinstance(self.categories, list) and all(isinstance(c, str)
@@ -243,7 +243,7 @@ class Checker:
 
     def _check_coco_file(self, rel: str, raw: bytes, seen_ids: dict[int, str],
                          stored: dict[int, StoredImage]) -> None:
-        split = PurePosixPath(rel).stem[len("instances_"):]
+        split = layout.split_of(rel)
         try:
             data = json.loads(raw)
         except ValueError as err:
@@ -312,7 +312,7 @@ class Checker:
                 other = "earlier in this file" if first == rel else f"in {first}"
                 self.fail("coco", rel, f"image id is used twice (also {other})", image_id)
                 if isinstance(image.get("file_name"), str):  # its file is not an orphan
-                    self.referenced.add(f"images/{split}/{image['file_name']}")
+                    self.referenced.add(layout.image_path(split, image["file_name"]))
                 continue
             seen_ids[image_id] = rel
             usable = True
@@ -336,7 +336,7 @@ class Checker:
 
     def _file_name(self, image_id: int, name: str) -> str:
         """Hook: the file_name an image with this id must have."""
-        return f"{image_id:09d}.{self.image_format}"
+        return layout.image_file_name(image_id, self.image_format)
 
     def _check_provenance(self, rel: str, split: str, image_id: int,
                           image: dict[str, Any]) -> None:
@@ -417,8 +417,8 @@ class Checker:
         jobs = []  # (image id, relative path, expected shape, what it is)
         for image_id, image in images.items():
             size = (image["height"], image["width"])
-            jobs.append((image_id, f"images/{split}/{image['file_name']}", size, "image"))
-            for key in ("depth_file", "instances_file"):
+            jobs.append((image_id, layout.image_path(split, image["file_name"]), size, "image"))
+            for key in layout.SIDE_FILES:
                 if key in image:
                     name = image[key]
                     if not isinstance(name, str) or not _safe_relative(name):

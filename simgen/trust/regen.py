@@ -19,24 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from simgen.dataset.layout import MANIFEST, SIDE_FILES, image_path
+from simgen.dataset.reader import StoredImage, inside, read_manifest, read_stored
 from simgen.errors import SimgenError
-
-MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class StoredImage:
-    """One image as the dataset holds it: its split, COCO entry and annotations (file order)."""
-
-    split: str
-    image: dict[str, Any]
-    annotations: list[dict[str, Any]]
-
-    @property
-    def file(self) -> str:
-        """The image file, relative to OUT."""
-        return f"images/{self.split}/{self.image.get('file_name')}"
-
 
 @dataclass(frozen=True)
 class RegenResult:
@@ -54,44 +39,6 @@ class RegenResult:
         return {"image_id": self.image_id, "file": self.file, "identical": self.identical,
                 "differences": self.differences, "annotations": self.annotations,
                 "notes": self.notes}
-
-
-def read_manifest(out: str | Path) -> dict[str, Any]:
-    """The dataset's manifest; SimgenError when `out` is not a finished simgen dataset."""
-    out = Path(out)
-    if not out.is_dir():
-        raise SimgenError(f"{out}: not a dataset folder (no such folder)")
-    path = out / MANIFEST
-    if not path.is_file():
-        raise SimgenError(f"{out}: not a simgen dataset (no {MANIFEST}; an unfinished run has "
-                          "none)")
-    try:
-        manifest = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise SimgenError(f"{path}: cannot read the manifest: {err}") from None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise SimgenError(f"{path}: not a simgen manifest (no 'files' mapping)")
-    return manifest
-
-
-def read_stored(out: str | Path) -> dict[int, StoredImage]:
-    """Every image of the dataset's COCO files by id; SimgenError when a file cannot be read."""
-    out = Path(out)
-    stored: dict[int, StoredImage] = {}
-    for path in sorted((out / "annotations").glob("instances_*.json")):
-        try:
-            data = json.loads(path.read_bytes())
-            images, annotations = data["images"], data["annotations"]
-            by_image: dict[Any, list[dict[str, Any]]] = {}
-            for ann in annotations:
-                by_image.setdefault(ann["image_id"], []).append(ann)
-            split = path.stem[len("instances_"):]
-            for image in images:
-                stored.setdefault(image["id"], StoredImage(split, image,
-                                                           by_image.get(image["id"], [])))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise SimgenError(f"{path}: cannot read COCO file: {err!r}") from None
-    return stored
 
 
 def regenerate(out: str | Path, image_id: int,
@@ -237,7 +184,7 @@ def _place(item: StoredImage, image_id: int, views: int, per_view: int,
 
 def _compare(out: Path, image_id: int, item: StoredImage, output: Any,
              notes: list[str]) -> RegenResult:
-    from simgen.dataset.dataset import coco_entries, dumps
+    from simgen.dataset.writer import coco_entries, dumps
 
     remade = next((entry for entry in output.record["images"]
                    if entry["image"]["id"] == image_id), None)
@@ -253,9 +200,9 @@ def _compare(out: Path, image_id: int, item: StoredImage, output: Any,
     differences = []
     if split != item.split:
         differences.append(f"split: stored in {item.split}, re-made into {split}")
-    image_file = f"images/{split}/{image['file_name']}"
+    image_file = image_path(split, image["file_name"])
     wanted = [(item.file, image_file)]
-    for key in ("depth_file", "instances_file"):
+    for key in SIDE_FILES:
         if key in image:
             wanted.append((str(item.image.get(key)), image[key]))
     for stored_rel, remade_rel in wanted:
@@ -275,7 +222,15 @@ def _compare_file(out: Path, rel: str, remade: bytes | None) -> list[str]:
     if remade is None:
         return [f"{rel}: not re-made"]
     try:
-        data = (out / rel).read_bytes()
+        path = inside(out, rel, "stored file")
+        if not path.is_file():
+            return [f"{rel}: the stored file is missing or not a regular file"]
+        size = path.stat().st_size
+        if size != len(remade):   # no need to read it (it may be anything, of any size)
+            return [f"{rel}: bytes differ (stored {size} bytes, re-made {len(remade)})"]
+        data = path.read_bytes()
+    except SimgenError as err:
+        return [f"{rel}: {err}"]
     except OSError as err:
         return [f"{rel}: cannot read the stored file ({err.strerror or err})"]
     if data == remade:

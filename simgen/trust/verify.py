@@ -34,11 +34,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from simgen.dataset.layout import MANIFEST, MIX_FORMAT_PREFIX
+from simgen.dataset.reader import StoredImage, read_manifest
 from simgen.errors import SimgenError
 from simgen.trust.checks import Checker, Problem, VerifyReport, add_differences, choose_ids
-from simgen.trust.regen import MANIFEST, StoredImage, read_manifest
 
-MIX_FORMAT_PREFIX = "simgen-mix/"   # manifest format of a dataset `simgen mix` made
 
 
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0,

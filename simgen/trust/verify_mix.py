@@ -38,10 +38,13 @@ import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from simgen.dataset import layout
+from simgen.dataset.layout import MANIFEST
+from simgen.dataset.reader import StoredImage
 from simgen.errors import SimgenError
-from simgen.trust.regen import MANIFEST, RegenResult, StoredImage
 from simgen.trust.checks import (Checker, Problem, VerifyReport, add_differences, choose_ids,
                                  is_int, short)
+from simgen.trust.regen import RegenResult
 
 ORIGIN_KEYS = ("dataset", "split", "image_id", "file_name")
 BOX_TOLERANCE = 0.5   # pixels a real (float) box may reach past the image border
@@ -104,7 +107,7 @@ class MixChecker(Checker):
         self._check_manifest_files()
 
     def _file_name(self, image_id: int, name: str) -> str:
-        return f"{image_id:09d}{PurePosixPath(name).suffix}"
+        return layout.image_file_name(image_id, PurePosixPath(name).suffix)
 
     def _check_provenance(self, rel: str, split: str, image_id: int,
                           image: dict[str, Any]) -> None:
@@ -233,7 +236,8 @@ def reproduce_mix(report: VerifyReport, manifest: dict[str, Any],
                   scenario_dir: str | Path | None) -> None:
     """Re-make `count` synthetic images (chosen with `seed`) from the simgen dataset they were
     mixed from and compare them with the mix (see the module docstring)."""
-    from simgen.trust.regen import read_manifest, regenerate_many
+    from simgen.dataset.reader import read_manifest
+    from simgen.trust.regen import regenerate_many
 
     def fail(message: str) -> None:
         report.problems.append(Problem("reproduce", MANIFEST, message))
@@ -319,7 +323,7 @@ def _against_mix(out: Path, source: Path, item: StoredImage, translated: StoredI
     from simgen.trust.regen import _compare_file
 
     source_files = {translated.file} | {str(translated.image[key]) for key in
-                                        ("depth_file", "instances_file")
+                                        layout.SIDE_FILES
                                         if key in translated.image}
 
     def name(value: str) -> str:

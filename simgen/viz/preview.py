@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from simgen.errors import SimgenError
+from simgen.dataset import layout
 
 PAD_PX = 4                      # around and between tiles
 SHEET_BACKGROUND = (40, 40, 40)
@@ -190,7 +191,7 @@ def preview(scenario: Any, out_png: str | Path, images: int = 16, seed: int = 0,
     """
     import cv2
 
-    from simgen.dataset.dataset import write_atomic
+    from simgen.dataset.writer import write_atomic
     from simgen.run.generate import generate
 
     out_png = Path(out_png)
@@ -201,8 +202,8 @@ def preview(scenario: Any, out_png: str | Path, images: int = 16, seed: int = 0,
         generate(scenario, out, images=images, seed=seed, renderer=renderer,
                  overwrite=True, on_renderer=on_renderer)
         views = []   # (image id, drawn tile)
-        for coco_file in sorted((out / "annotations").glob("instances_*.json")):
-            split = coco_file.stem.removeprefix("instances_")
+        for coco_file in layout.coco_files(out):
+            split = layout.split_of(coco_file)
             coco = json.loads(coco_file.read_text())
             names = [c["name"] for c in sorted(coco["categories"], key=lambda c: c["id"])]
             by_image: dict[int, list[dict]] = {}

@@ -1,4 +1,4 @@
-"""Tests for simgen.dataset.dataset: output-folder safety, atomic commits, finalize and manifest."""
+"""Tests for simgen.dataset.writer: output-folder safety, atomic commits, finalize and manifest."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from simgen.errors import SimgenError
-from simgen.dataset import dataset as ds
+from simgen.dataset import layout, writer as ds
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -24,8 +24,8 @@ def snapshot(root: Path) -> dict[str, bytes | None]:
 
 
 def test_image_file_name():
-    assert ds.image_file_name(1, "png") == "000000001.png"
-    assert ds.image_file_name(123456789, "jpg") == "123456789.jpg"
+    assert layout.image_file_name(1, "png") == "000000001.png"
+    assert layout.image_file_name(123456789, "jpg") == "123456789.jpg"
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
@@ -151,7 +151,7 @@ def test_read_scene_records_of_empty_folder(tmp_path):
 
 
 def _image(image_id: int, split: str, scene: int, view: int) -> dict:
-    return {"id": image_id, "file_name": ds.image_file_name(image_id, "png"), "width": 4,
+    return {"id": image_id, "file_name": layout.image_file_name(image_id, "png"), "width": 4,
             "height": 3, "provenance": {"split": split, "scene_index": scene, "view_index": view}}
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from simgen.dataset import dataset as ds
+from simgen.dataset import writer as ds
 
 
 def test_streamed_coco_file_equals_a_whole_dump(tmp_path):

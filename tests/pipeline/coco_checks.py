@@ -11,7 +11,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from simgen.dataset.dataset import sha256_file
+from simgen.dataset.writer import sha256_file
 from simgen.dataset.images import read_text_tag
 
 

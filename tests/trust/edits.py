@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-from simgen.dataset.dataset import dumps
+from simgen.dataset.writer import dumps
 
 TRAIN = "annotations/instances_train.json"
 

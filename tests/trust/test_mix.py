@@ -18,7 +18,8 @@ from pycocotools.coco import COCO
 from simgen.export import mix as mix_module
 from simgen.cli import main
 from simgen.errors import SimgenError
-from simgen.export.mix import FORMAT, mix_datasets
+from simgen.dataset.layout import MIX_FORMAT
+from simgen.export.mix import mix_datasets
 from tests.conftest import REPO
 from tests.export.test_yolo import write_handmade
 
@@ -245,7 +246,7 @@ def test_pycocotools_loads_every_file(mixed):
 
 def test_the_manifest_matches_every_file(mixed, real, synthetic):
     manifest = json.loads((mixed / "manifest.json").read_bytes())
-    assert manifest["format"] == FORMAT and manifest["seed"] == 0
+    assert manifest["format"] == MIX_FORMAT == "simgen-mix/1" and manifest["seed"] == 0
     files = {p.relative_to(mixed).as_posix() for p in mixed.rglob("*") if p.is_file()}
     assert set(manifest["files"]) == files - {"manifest.json"}
     for rel, entry in manifest["files"].items():

@@ -10,7 +10,8 @@ import pytest
 from simgen import scene as scene_module
 from simgen.cli import main
 from simgen.errors import SimgenError
-from simgen.trust.regen import read_stored, regenerate, regenerate_many
+from simgen.dataset.reader import read_stored
+from simgen.trust.regen import regenerate, regenerate_many
 from tests.conftest import REPO, SMALL
 from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte
 

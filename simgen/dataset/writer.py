@@ -1,10 +1,6 @@
 """The dataset on disk: atomic per-scene commits, then COCO files and a manifest.
 
-Layout (see DESIGN.md):
-    images/<split>/000000001.png      image_id = global image index + 1
-    annotations/instances_<split>.json
-    manifest.json                     provenance + sha256 and size of every file
-    .simgen/scenes/000000.json        one committed record per scene (what finalize reads)
+The layout and names are simgen.dataset.layout's.
 
 A scene's images are written first, each through a temporary file and a rename; its record is
 written last, the same way, so a record on disk always means the whole scene is there. The
@@ -21,14 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from simgen.errors import SimgenError
+from simgen.dataset.layout import ANNOTATIONS_DIR, MANIFEST, RUN_STATE, SCENES_DIR, STATE_DIR, coco_path
 
-STATE_DIR = ".simgen"
-SCENES_DIR = f"{STATE_DIR}/scenes"
-SPLITS = ("train", "val", "test")
-
-
-def image_file_name(image_id: int, image_format: str) -> str:
-    return f"{image_id:09d}.{image_format}"
 
 
 def check_output(out: Path, overwrite: bool) -> None:
@@ -42,7 +32,7 @@ def check_output(out: Path, overwrite: bool) -> None:
         if not overwrite:
             raise SimgenError(f"{out}: output folder is not empty (use --overwrite to replace "
                               "a simgen dataset there)")
-        if not ((out / "manifest.json").is_file() or (out / STATE_DIR).is_dir()):
+        if not ((out / MANIFEST).is_file() or (out / STATE_DIR).is_dir()):
             raise SimgenError(f"{out}: not a simgen dataset, so --overwrite will not empty it; "
                               "choose an empty or new folder")
 
@@ -59,7 +49,6 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-RUN_STATE = f"{STATE_DIR}/run.json"
 
 
 def write_run_state(out: Path, state: dict[str, Any]) -> None:
@@ -197,7 +186,7 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
         path = out / rel
         files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     manifest = {**manifest, "counts": counts, "failed_scenes": failed, "files": files}
-    write_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode() + b"\n", durable=True)
+    write_atomic(out / MANIFEST, json.dumps(manifest, indent=1).encode() + b"\n", durable=True)
     return counts
 
 
@@ -214,7 +203,7 @@ class _SplitWriter:
     """Builds annotations/instances_<split>.json from entries appended one at a time."""
 
     def __init__(self, out: Path, split: str) -> None:
-        self.path = out / f"annotations/instances_{split}.json"
+        self.path = out / coco_path(split)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         state = out / STATE_DIR
         state.mkdir(exist_ok=True)
@@ -255,7 +244,7 @@ class _SplitWriter:
 
 
 def _dataset_files(out: Path) -> Iterator[str]:
-    for folder in ("images", "depth", "instances", "annotations"):
+    for folder in ("images", "depth", "instances", ANNOTATIONS_DIR):
         root = out / folder
         if root.is_dir():
             for path in root.rglob("*"):
