@@ -9,11 +9,13 @@ the first and last runs), then compressed to COCO's string form by pycocotools.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 from pycocotools import mask as mask_utils
 from scipy import ndimage
+
+from simgen import geometry
 
 
 @dataclass(frozen=True)
@@ -92,3 +94,87 @@ def occlusion(visible_pixels: int, alone: np.ndarray, margin_x: int, margin_y: i
            int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1)
     visibility = min(1.0, visible_pixels / in_frame) if in_frame else 0.0
     return Occlusion(round(visibility, 6), round(1.0 - in_frame / total, 6), box)
+
+
+# --- per-instance facts in the camera: pose, 3D box keypoints, occlusion fields -----------
+
+# A box corner counts as hidden when the rendered depth at its pixel is nearer than its own by
+# more than this (plus 1% of its distance): the corner's own surface, seen at the nearest pixel
+# centre, can be a little in front of it.
+KEYPOINT_DEPTH_TOL_M = 0.01
+
+
+def pose_cam(camera: Any, facts: Any) -> dict[str, list[float]]:
+    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
+                                                   facts.quaternion_xyzw)
+    return {"position_m": [round(v, 9) for v in position],
+            "quaternion_xyzw": [round(v, 9) for v in quaternion]}
+
+
+def cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> np.ndarray:
+    """Keypoints of the object's 3D box (8 corners, centre) as a 9 x 3 array: x, y in pixels
+    (pixel centres at integers, as K), flag 2 visible, 1 hidden (the rendered depth at its pixel
+    is nearer than the point: something, the object itself included, covers it; always so for
+    the centre), 0 outside the image (x, y then 0)."""
+    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
+                                                   facts.quaternion_xyzw)
+    R = geometry.rotation_from_quaternion(quaternion)
+    points = geometry.cuboid_points(facts.box_center_local_m, facts.box_size_m) @ R.T + position
+    height, width = depth_m.shape
+    out = np.zeros((9, 3))
+    for index, (x, y, z) in enumerate(points):
+        if z <= 0:
+            continue
+        u, v = (camera.K_array @ np.array([x, y, z]))[:2] / z
+        col, row = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
+        if not (0 <= col < width and 0 <= row < height):
+            continue
+        if index == 8:
+            flag = 1
+        else:
+            # Hidden only when something nearer covers it: at a corner's pixel the render often
+            # sees past the silhouette, onto what lies behind.
+            flag = 1 if float(depth_m[row, col]) < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
+        out[index] = (u, v, flag)
+    return out
+
+
+def moved_keypoints(keypoints: np.ndarray, moved_xy: np.ndarray,
+                     shape: tuple[int, int]) -> np.ndarray:
+    """Keypoints after augmentation: new positions, flag 0 where they left the image."""
+    height, width = shape
+    out = keypoints.copy()
+    out[:, :, :2] = moved_xy.reshape(keypoints.shape[0], 9, 2)
+    x, y = out[:, :, 0], out[:, :, 1]
+    lost = ~np.isfinite(x) | ~np.isfinite(y) | (x < -0.5) | (y < -0.5) | (x >= width - 0.5) | (y >= height - 0.5)
+    out[lost] = 0.0
+    out[keypoints[:, :, 2] == 0] = 0.0
+    return out
+
+
+def occlusion_fields(facts: Occlusion | None, label: InstanceLabel, mask_after: np.ndarray | None,
+                     mask_before: np.ndarray | None, augmented: bool) -> dict[str, Any]:
+    """visibility, truncation, bbox_amodal of a label (empty when occlusion is off): `facts`
+    from the render, `mask_after` / `mask_before` the object's alone mask in the frame after
+    and before augmentation.
+
+    Unaugmented: exact, from the object rendered alone. After augmentation: visibility is exact
+    (visible pixels over the augmented alone mask); truncation is carried over as
+    1 - (1 - t) * (in-frame silhouette after / before), exact for transforms that keep scale
+    (flips, rotations, crops, shifts); the amodal box is that of the augmented in-frame
+    silhouette, so it is clipped to the image."""
+    if facts is None:
+        return {}
+    if not augmented:
+        return {"visibility": facts.visibility, "truncation": facts.truncation,
+                "bbox_amodal": list(facts.bbox_amodal_xywh)}
+    mask = mask_after
+    after, before = int(np.count_nonzero(mask)), int(np.count_nonzero(mask_before))
+    if after == 0:
+        return {}
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    kept = min(1.0, after / before) if before else 1.0
+    return {"visibility": round(min(1.0, label.area / after), 6),
+            "truncation": round(min(1.0, max(0.0, 1.0 - (1.0 - facts.truncation) * kept)), 6),
+            "bbox_amodal": [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0]) + 1,
+                            int(rows[-1] - rows[0]) + 1]}

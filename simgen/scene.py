@@ -15,11 +15,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from simgen import __version__
+from simgen import label as label_math
 from simgen.label import annotate, occlusion
 from simgen.dataset import layout
-from simgen import geometry
 from simgen.timing import stage
-from simgen.dataset.images import encode_image, encode_png16
+from simgen.dataset.images import depth_mm, encode_image, encode_png16
 from simgen.scenario import Scenario
 from simgen.render.capabilities import applied_light
 from simgen.scenario.sample import sample as sample_scene
@@ -27,10 +27,6 @@ from simgen.scenario.schema import SplitSpec
 from simgen.seeding import generator, scene_streams
 
 IMAGE_TAG = f"synthetic image, made by simgen {__version__}"
-# A box corner counts as hidden when the rendered depth at its pixel is nearer than its own by
-# more than this (plus 1% of its distance): the corner's own surface, seen at the nearest pixel
-# centre, can be a little in front of it.
-KEYPOINT_DEPTH_TOL_M = 0.01
 
 
 @dataclass(frozen=True)
@@ -144,7 +140,7 @@ def _render_view(ctx: _SceneContext, view: int) -> _Render:
     keypoints = np.zeros((len(ctx.sample.labeled), 9, 3))
     for index, facts in enumerate(ctx.settled.labeled):
         if facts is not None:
-            keypoints[index] = _cuboid_keypoints(camera, facts, frame.depth_m)
+            keypoints[index] = label_math.cuboid_keypoints(camera, facts, frame.depth_m)
     alone_in_frame, occluded = {}, {}
     if spec.labels.occlusion == "exact":
         # Half the image on every side catches most of what leaves the frame.
@@ -190,7 +186,10 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
     with stage("label"):
         labels = annotate(instance_map, ctx.categories, spec.labels.min_pixels)
     for label in labels:
-        occluded = _occlusion_fields(render, label, alone_in_frame, augmented is not None)
+        occluded = label_math.occlusion_fields(
+            render.occlusion.get(label.instance_id), label,
+            alone_in_frame.get(label.instance_id), render.alone_in_frame.get(label.instance_id),
+            augmented is not None)
         if occluded and occluded["visibility"] < spec.labels.min_visibility:
             continue
         annotations.append(_annotation(ctx, camera, label, image_id, occluded,
@@ -219,7 +218,8 @@ def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augme
     frame = render.frame
     result = augmenter.apply(frame.rgb, frame.instance_map, keypoints[:, :, :2].reshape(-1, 2),
                              aug_seed)
-    keypoints = _moved_keypoints(keypoints, result.keypoints_xy, result.instance_map.shape)
+    keypoints = label_math.moved_keypoints(keypoints, result.keypoints_xy,
+                                           result.instance_map.shape)
     no_points = np.zeros((0, 2))
     alone_in_frame = {i: augmenter.apply(frame.rgb, m.astype(np.int32), no_points,
                                          aug_seed).instance_map > 0
@@ -231,33 +231,6 @@ def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augme
     augmented = {"variant": variant, "render_id": ctx.scene_index * views + view + 1,
                  "seed": aug_seed, "replay": result.replay}
     return result.rgb, result.instance_map, keypoints, alone_in_frame, depth, augmented
-
-
-def _occlusion_fields(render: _Render, label: Any, alone_in_frame: dict[int, np.ndarray],
-                      augmented: bool) -> dict[str, Any]:
-    """visibility, truncation, bbox_amodal of a label (empty when occlusion is off).
-
-    Unaugmented: exact, from the object rendered alone. After augmentation: visibility is exact
-    (visible pixels over the augmented alone mask); truncation is carried over as
-    1 - (1 - t) * (in-frame silhouette after / before), exact for transforms that keep scale
-    (flips, rotations, crops, shifts); the amodal box is that of the augmented in-frame
-    silhouette, so it is clipped to the image."""
-    facts = render.occlusion.get(label.instance_id)
-    if facts is None:
-        return {}
-    if not augmented:
-        return {"visibility": facts.visibility, "truncation": facts.truncation,
-                "bbox_amodal": list(facts.bbox_amodal_xywh)}
-    mask = alone_in_frame[label.instance_id]
-    after, before = int(np.count_nonzero(mask)), int(np.count_nonzero(render.alone_in_frame[label.instance_id]))
-    if after == 0:
-        return {}
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    kept = min(1.0, after / before) if before else 1.0
-    return {"visibility": round(min(1.0, label.area / after), 6),
-            "truncation": round(min(1.0, max(0.0, 1.0 - (1.0 - facts.truncation) * kept)), 6),
-            "bbox_amodal": [int(cols[0]), int(rows[0]), int(cols[-1] - cols[0]) + 1,
-                            int(rows[-1] - rows[0]) + 1]}
 
 
 def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
@@ -278,25 +251,12 @@ def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
         **occluded,
         "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
                        "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
-        "pose_cam": _pose_cam(camera, facts),
+        "pose_cam": label_math.pose_cam(camera, facts),
         "box3d": {"center_local_m": list(facts.box_center_local_m),
                   "size_m": list(facts.box_size_m)},
         "keypoints": flat, "num_keypoints": sum(1 for f in flat[2::3] if f > 0),
         "physics": facts.to_json(),
     }
-
-
-def _moved_keypoints(keypoints: np.ndarray, moved_xy: np.ndarray,
-                     shape: tuple[int, int]) -> np.ndarray:
-    """Keypoints after augmentation: new positions, flag 0 where they left the image."""
-    height, width = shape
-    out = keypoints.copy()
-    out[:, :, :2] = moved_xy.reshape(keypoints.shape[0], 9, 2)
-    x, y = out[:, :, 0], out[:, :, 1]
-    lost = ~np.isfinite(x) | ~np.isfinite(y) | (x < -0.5) | (y < -0.5) | (x >= width - 0.5) | (y >= height - 0.5)
-    out[lost] = 0.0
-    out[keypoints[:, :, 2] == 0] = 0.0
-    return out
 
 
 _AUGMENTERS: dict[str, Any] = {}
@@ -312,45 +272,3 @@ def _augmenter(pipeline: dict) -> Any:
     if key not in _AUGMENTERS:
         _AUGMENTERS[key] = Augmenter(pipeline)
     return _AUGMENTERS[key]
-
-
-def depth_mm(depth_m: np.ndarray, far_m: float) -> np.ndarray:
-    """Depth as uint16 millimetres; 0 where nothing was seen (the far plane) or beyond 65.5 m."""
-    mm = np.rint(depth_m.astype(np.float64) * 1000.0)
-    mm[(depth_m >= far_m * 0.999) | (mm > 65535)] = 0
-    return mm.astype(np.uint16)
-
-
-def _pose_cam(camera: Any, facts: Any) -> dict[str, list[float]]:
-    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
-                                                   facts.quaternion_xyzw)
-    return {"position_m": [round(v, 9) for v in position],
-            "quaternion_xyzw": [round(v, 9) for v in quaternion]}
-
-
-def _cuboid_keypoints(camera: Any, facts: Any, depth_m: np.ndarray) -> np.ndarray:
-    """Keypoints of the object's 3D box (8 corners, centre) as a 9 x 3 array: x, y in pixels
-    (pixel centres at integers, as K), flag 2 visible, 1 hidden (the rendered depth at its pixel
-    is nearer than the point: something, the object itself included, covers it; always so for
-    the centre), 0 outside the image (x, y then 0)."""
-    position, quaternion = geometry.pose_in_camera(camera.pose_array, facts.position_m,
-                                                   facts.quaternion_xyzw)
-    R = geometry.rotation_from_quaternion(quaternion)
-    points = geometry.cuboid_points(facts.box_center_local_m, facts.box_size_m) @ R.T + position
-    height, width = depth_m.shape
-    out = np.zeros((9, 3))
-    for index, (x, y, z) in enumerate(points):
-        if z <= 0:
-            continue
-        u, v = (camera.K_array @ np.array([x, y, z]))[:2] / z
-        col, row = int(np.floor(u + 0.5)), int(np.floor(v + 0.5))
-        if not (0 <= col < width and 0 <= row < height):
-            continue
-        if index == 8:
-            flag = 1
-        else:
-            # Hidden only when something nearer covers it: at a corner's pixel the render often
-            # sees past the silhouette, onto what lies behind.
-            flag = 1 if float(depth_m[row, col]) < z - (KEYPOINT_DEPTH_TOL_M + 0.01 * z) else 2
-        out[index] = (u, v, flag)
-    return out

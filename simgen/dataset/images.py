@@ -78,3 +78,10 @@ def read_text_tag(data: bytes) -> str | None:
         length = struct.unpack(">H", data[4:6])[0]
         return data[6:4 + length].decode("latin-1")
     return None
+
+
+def depth_mm(depth_m: np.ndarray, far_m: float) -> np.ndarray:
+    """Depth as uint16 millimetres; 0 where nothing was seen (the far plane) or beyond 65.5 m."""
+    mm = np.rint(depth_m.astype(np.float64) * 1000.0)
+    mm[(depth_m >= far_m * 0.999) | (mm > 65535)] = 0
+    return mm.astype(np.uint16)
