@@ -59,7 +59,7 @@ import os
 import random
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -108,6 +108,7 @@ class AugmentResult:
     instance_map: np.ndarray     # int32 H' x W', ids from the input map (or 0)
     keypoints_xy: np.ndarray     # float64 N x 2, pixel-centre convention; NaN where lost
     replay: dict                 # JSON-safe record of the transforms applied and their parameters
+    masks: tuple[np.ndarray, ...] = ()   # the extra int32 layers, transformed like instance_map
 
 
 def validate_pipeline(spec: list | dict) -> dict:
@@ -144,22 +145,29 @@ class Augmenter:
         self._moves_pixels = _has_dual_transform(self._compose)
 
     def apply(self, rgb: np.ndarray, instance_map: np.ndarray, keypoints_xy: np.ndarray,
-              seed: int) -> AugmentResult:
-        """Augment an image, its instance map and its keypoints together; the same `seed` gives
-        byte-identical results."""
+              seed: int, masks: Sequence[np.ndarray] = ()) -> AugmentResult:
+        """Augment an image, its instance map, any further per-pixel int32 layers (`masks`: an
+        object's alone mask, depth) and its keypoints together, in one call: every layer takes
+        the same transform (labels nearest-neighbour), the image is augmented once. The same
+        `seed` gives byte-identical results."""
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"rgb must be uint8 H x W x 3 (got {rgb.dtype} {rgb.shape})")
         if instance_map.dtype != np.int32 or instance_map.shape != rgb.shape[:2]:
             raise ValueError(f"instance_map must be int32 {rgb.shape[:2]} "
                              f"(got {instance_map.dtype} {instance_map.shape})")
+        for index, layer in enumerate(masks):
+            if layer.dtype != np.int32 or layer.shape != rgb.shape[:2]:
+                raise ValueError(f"masks[{index}] must be int32 {rgb.shape[:2]} "
+                                 f"(got {layer.dtype} {layer.shape})")
         seed = int(seed)
         if seed < 0:
             raise ValueError(f"seed must be >= 0 (got {seed})")
         points = np.asarray(keypoints_xy, dtype=np.float64).reshape(-1, 2)
         finite = np.flatnonzero(np.isfinite(points).all(axis=1))
         self._compose.set_random_state(np.random.default_rng(seed), random.Random(seed))
+        layers = {"masks": list(masks)} if len(masks) else {}
         out = self._compose(image=rgb, mask=instance_map, keypoints=points[finite],
-                            keypoint_ids=finite)
+                            keypoint_ids=finite, **layers)
         image, mask = out["image"], out["mask"]
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise RuntimeError(f"the pipeline made a {image.dtype} {image.shape} image")
@@ -172,9 +180,13 @@ class Augmenter:
             kept = np.asarray(out["keypoint_ids"], dtype=np.int64)
             if kept.size:
                 moved[kept] = np.asarray(out["keypoints"], dtype=np.float64)[:, :2]
+        extra = tuple(np.ascontiguousarray(layer, dtype=np.int32)
+                      for layer in (out["masks"] if len(masks) else ()))
+        if any(layer.shape != mask.shape for layer in extra):  # pragma: no cover
+            raise RuntimeError("albumentations returned masks of another size than the mask")
         return AugmentResult(np.ascontiguousarray(image),
                              np.ascontiguousarray(mask, dtype=np.int32),
-                             moved, _replay_record(out["replay"]))
+                             moved, _replay_record(out["replay"]), extra)
 
 
 def _has_dual_transform(transform: Any) -> bool:

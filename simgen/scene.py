@@ -216,17 +216,17 @@ def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augme
     """Augment a render: the same seed applies the same transform to every per-pixel layer
     (image, instance map, each object's alone-mask, depth; nearest-neighbour for labels)."""
     frame = render.frame
+    alone_ids = list(render.alone_in_frame)
+    layers = [render.alone_in_frame[i].astype(np.int32) for i in alone_ids]
+    if depth is not None:
+        layers.append(depth.astype(np.int32))
     result = augmenter.apply(frame.rgb, frame.instance_map, keypoints[:, :, :2].reshape(-1, 2),
-                             aug_seed)
+                             aug_seed, masks=layers)
     keypoints = label_math.moved_keypoints(keypoints, result.keypoints_xy,
                                            result.instance_map.shape)
-    no_points = np.zeros((0, 2))
-    alone_in_frame = {i: augmenter.apply(frame.rgb, m.astype(np.int32), no_points,
-                                         aug_seed).instance_map > 0
-                      for i, m in render.alone_in_frame.items()}
+    alone_in_frame = {i: layer > 0 for i, layer in zip(alone_ids, result.masks)}
     if depth is not None:
-        depth = augmenter.apply(frame.rgb, depth.astype(np.int32), no_points,
-                                aug_seed).instance_map.astype(np.uint16)
+        depth = result.masks[-1].astype(np.uint16)
     views = ctx.scenario.spec.views_per_scene
     augmented = {"variant": variant, "render_id": ctx.scene_index * views + view + 1,
                  "seed": aug_seed, "replay": result.replay}

@@ -432,3 +432,26 @@ def test_empty_pipeline_is_identity():
     assert out.rgb.tobytes() == rgb.tobytes()
     assert out.instance_map.tobytes() == instance_map.tobytes()
     assert out.keypoints_xy.tolist() == [[1.5, 2.5]]
+
+
+@pytest.mark.parametrize("spec", [SHORT, [{"ElasticTransform": {"p": 1}}, {"GridDistortion": {"p": 1}},
+                                          {"Rotate": {"limit": [-40, 40], "p": 1}},
+                                          {"RandomResizedCrop": {"size": [40, 50], "p": 1}}]])
+def test_extra_layers_in_one_call_take_the_transform_of_the_instance_map(spec):
+    """scene.py augments every per-pixel layer (alone masks, depth) with the image in one call:
+    each layer comes out as it would alone, under the same seed."""
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    instance_map = rng.integers(0, 5, (60, 80)).astype(np.int32)
+    alone = (rng.random((60, 80)) > 0.5).astype(np.int32)
+    depth = rng.integers(0, 65535, (60, 80)).astype(np.int32)
+    augmenter = Augmenter(spec)
+    together = augmenter.apply(rgb, instance_map, np.zeros((0, 2)), 11, masks=[alone, depth])
+    assert len(together.masks) == 2
+    for layer, out in zip((alone, depth), together.masks):
+        single = augmenter.apply(rgb, layer, np.zeros((0, 2)), 11)
+        np.testing.assert_array_equal(out, single.instance_map)
+    np.testing.assert_array_equal(together.rgb, augmenter.apply(rgb, instance_map,
+                                                                np.zeros((0, 2)), 11).rgb)
+    with pytest.raises(ValueError, match=r"masks\[0\] must be int32"):
+        augmenter.apply(rgb, instance_map, np.zeros((0, 2)), 11, masks=[alone.astype(np.uint8)])
