@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import REPO, RENDERERS_HERE
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("renderer", RENDERERS_HERE)
 def test_benchmark_script_reports_every_row(tmp_path, renderer):

@@ -1,7 +1,14 @@
-"""The `simgen` command on bad input: exit code 2, one `simgen: error:` line, nothing written."""
+"""The `simgen` command on bad input: exit code 2, one `simgen: error:` line, nothing written.
+
+The cases run `simgen.cli.main` in this process (what the `simgen` script calls, with stdout
+and stderr captured); a few run the real command end to end, in a process of its own
+(`process=True`), so the entry point, exit status and a clean stderr are checked there too."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,12 +49,28 @@ def _replace(old: str, new: str) -> str:
     return BASE.replace(old, new)
 
 
-def _simgen(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess:
+def _simgen(args: list[str], cwd: Path, timeout: float = 120,
+            process: bool = False) -> subprocess.CompletedProcess:
+    if process:
+        try:
+            return subprocess.run([sys.executable, "-m", "simgen", *args], cwd=cwd,
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"simgen {' '.join(args)} ran longer than {timeout} s")
+    from simgen.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    before = os.getcwd()
+    os.chdir(cwd)
     try:
-        return subprocess.run([sys.executable, "-m", "simgen", *args], cwd=cwd,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"simgen {' '.join(args)} ran longer than {timeout} s")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exit_:   # argparse's usage errors
+                code = exit_.code if isinstance(exit_.code, int) else 2
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -83,7 +106,7 @@ def test_cli_base_line_numbers() -> None:
 
 def test_cli_base_scenario_is_valid(tmp_path: Path) -> None:
     (tmp_path / "scn.yaml").write_text(BASE)
-    result = _simgen(["check", "scn.yaml"], tmp_path)
+    result = _simgen(["check", "scn.yaml"], tmp_path, process=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "scn.yaml: ok"
 
@@ -140,7 +163,9 @@ BAD_SCENARIOS = {
 def test_generate_bad_scenario(tmp_path: Path, case: str) -> None:
     text, expected = BAD_SCENARIOS[case]
     (tmp_path / "scn.yaml").write_text(text)
-    result = _simgen(["generate", "scn.yaml", "-o", "out", *FAST], tmp_path)
+    # The tag case also end to end: nothing of the file may run, in the real command either.
+    result = _simgen(["generate", "scn.yaml", "-o", "out", *FAST], tmp_path,
+                     process=case == "python_tag")
     line = _one_error_line(result)
     assert line.startswith(PREFIX + expected), line
     assert not (tmp_path / "out").exists()
@@ -176,7 +201,7 @@ def test_error_names_the_scenario_path_as_given(tmp_path: Path) -> None:
 
 
 def test_missing_scenario_file(tmp_path: Path) -> None:
-    result = _simgen(["generate", "nope.yaml", "-o", "out", *FAST], tmp_path)
+    result = _simgen(["generate", "nope.yaml", "-o", "out", *FAST], tmp_path, process=True)
     assert _one_error_line(result) == PREFIX + "nope.yaml: file not found"
     assert not (tmp_path / "out").exists()
 
@@ -292,7 +317,7 @@ def test_bad_scenario_with_non_empty_out_leaves_it(tmp_path: Path) -> None:
 def test_bad_arguments(tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "scn.yaml").write_text(BASE)
     argv = ["generate", "scn.yaml", "-o", "out", "-n", "1", "-q", *args]
-    stderr = _usage_error(_simgen(argv, tmp_path))
+    stderr = _usage_error(_simgen(argv, tmp_path, process=args[0] == "--renderer"))
     assert f"simgen generate: error: {message}" in stderr
     assert not (tmp_path / "out").exists()
 

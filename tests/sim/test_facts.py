@@ -11,7 +11,7 @@ import simgen
 from simgen.scenario.schema import SettleSpec
 from simgen.sim import World
 
-from . import PLANE, TABLE, TABLE_TOP_Z_M, draw, load
+from tests.sim.conftest import PLANE, TABLE, TABLE_TOP_Z_M, draw, load
 
 FACT_KEYS = {"settled", "speed_mps", "spin_radps", "penetration_m", "rests_on"}
 

@@ -15,7 +15,7 @@ import pytest
 import simgen
 from simgen.sim import World
 
-from . import (PLANE, TABLE, TABLE_TOP_Z_M, all_bodies, deepest_overlap_m, draw, load,
+from tests.sim.conftest import (PLANE, TABLE, TABLE_TOP_Z_M, all_bodies, deepest_overlap_m, draw, load,
                lowest_z, write_scenario)
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import simgen
 from simgen.render import start_renderer
 from simgen.sim import World
 
-from . import PLANE, TABLE, draw, load
+from tests.sim.conftest import PLANE, TABLE, draw, load
 
 
 @pytest.fixture(scope="module")

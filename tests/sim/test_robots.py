@@ -12,7 +12,7 @@ from simgen.scene import run_scene
 from simgen.render import start_renderer
 from simgen.sim import World
 
-from . import PANDA, PLANE, TABLE, TABLE_TOP_Z_M, deepest_overlap_m, draw, load, robot_uid
+from tests.sim.conftest import PANDA, PLANE, TABLE, TABLE_TOP_Z_M, deepest_overlap_m, draw, load, robot_uid
 
 JOINT_TOL = 1e-3   # rad / m: a fixed-base arm sags a little under gravity while objects settle
 

@@ -13,10 +13,10 @@ from simgen.errors import SimgenError
 from simgen.dataset.reader import read_stored
 from simgen.trust.regen import regenerate, regenerate_many
 from tests.conftest import REPO, SMALL
-from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte
+from tests.trust.conftest import TRAIN, copy_dataset, edit_coco, flip_byte
 
 TABLETOP = REPO / "scenes/tabletop.yaml"
-# As tests/pipeline/test_augmented.py: geometric transforms, two variants of each render.
+# As tests/scene/test_augmented.py: geometric transforms, two variants of each render.
 GEOMETRIC = ("augment={pipeline: [{HorizontalFlip: {p: 0.5}}, {Rotate: {limit: [-30, 30], p: 1}}, "
              "{Affine: {scale: [0.8, 1.2], translate_percent: [-0.1, 0.1], p: 0.7}}, "
              "{RandomCrop: {height: 100, width: 140, p: 1}}], augmentations_per_view: 2}")

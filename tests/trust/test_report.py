@@ -23,6 +23,8 @@ from simgen.trust.report import NOT_AVAILABLE, default_report_path, write_report
 from simgen.trust.report_stats import compare, dataset_stats, near_duplicates
 from tests.conftest import REPO, SCENES
 
+pytestmark = pytest.mark.slow
+
 W, H = 64, 48
 SECTION_IDS = ["summary", "classes", "objects", "boxes", "centres", "visibility", "truncation",
                "colour", "camera", "duplicates", "samples"]

@@ -16,7 +16,7 @@ from simgen.errors import SimgenError
 from simgen.trust.checks import PRINT_LIMIT, rle_totals
 from simgen.trust.verify import verify
 from tests.conftest import REPO
-from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
+from tests.trust.conftest import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
 
 TABLETOP = REPO / "scenes/tabletop.yaml"
 

@@ -13,9 +13,8 @@ import pytest
 from simgen.cli import main
 from simgen.export.mix import mix_datasets
 from simgen.trust.verify import verify
-from tests.conftest import REPO
-from tests.trust.edits import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
-from tests.trust.test_mix import write_real
+from tests.conftest import REPO, write_real
+from tests.trust.conftest import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
 
 # Labels a person drew: COCO allows them, simgen's own would be wrong.
 NOT_TIGHT = [2.25, 2.5, 10.5, 9.0]          # floats, around the polygon's box [2.5, 3, 10, 8]

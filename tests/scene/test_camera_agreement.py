@@ -4,49 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import simgen
 from simgen import geometry
-
-CUBE_HALF_M = 0.05
-CUBE_URDF = f"""<?xml version="1.0"?>
-<robot name="cube"><link name="base">
-  <inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" iyz="0"/></inertial>
-  <visual><geometry><box size="{2 * CUBE_HALF_M} {2 * CUBE_HALF_M} {2 * CUBE_HALF_M}"/></geometry>
-    <material name="c"><color rgba="0.8 0.2 0.2 1"/></material></visual>
-  <collision><geometry><box size="{2 * CUBE_HALF_M} {2 * CUBE_HALF_M} {2 * CUBE_HALF_M}"/></geometry></collision>
-</link></robot>
-"""
-
-
-def cube_scenario(folder: Path, camera: str) -> Path:
-    (folder / "cube.urdf").write_text(CUBE_URDF)
-    path = folder / "cube.yaml"
-    path.write_text(f"""
-name: cube
-image: {{width: 200, height: 150}}
-views_per_scene: 3
-categories: [cube]
-objects:
-  - asset: cube.urdf
-    category: cube
-    spawn: {{box: {{min: [0.1, -0.05, 0.3], max: [0.1, -0.05, 0.3]}}}}
-    orientation_deg: [10, 20, 30]
-camera:
-  {camera}
-  look_at: [0, 0, 0.25]
-  distance_m: 0.9
-  azimuth_deg: {{uniform: [0, 360]}}
-  elevation_deg: {{uniform: [10, 80]}}
-settle: {{max_steps: 0}}
-labels: {{min_pixels: 1}}
-""")
-    return path
-
+from tests.scene.conftest import CUBE_HALF_M, cube_scenario
 
 @pytest.mark.parametrize("camera", ["fov_deg: 50", "{fx: 180, fy: 150, cx: 80.5, cy: 90}"],
                          ids=["fov", "off-centre-K"])

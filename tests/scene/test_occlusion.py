@@ -2,42 +2,13 @@
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
-import simgen
 from simgen.label import occlusion
-from tests.pipeline.test_camera_agreement import CUBE_URDF
+from tests.scene.conftest import HALF_WIDTH_AT_2M, scene
 
 # Camera 2 m from the back cube, looking along +y; 200 x 150 px, vertical fov 30 degrees.
-HALF_WIDTH_AT_2M = float(99.5 / (75 / np.tan(np.radians(15))) * 2)  # frame half-width at 2 m
-
-
-def scene(tmp_path, cubes: list[tuple[float, float, float]], extra: str = "") -> dict:
-    (tmp_path / "cube.urdf").write_text(CUBE_URDF)
-    groups = "\n".join(
-        f"  - {{asset: cube.urdf, category: cube{i}, count: 1, orientation_deg: [0, 0, 0],\n"
-        f"     spawn: {{box: {{min: {list(c)}, max: {list(c)}}}}}}}"
-        for i, c in enumerate(cubes))
-    (tmp_path / "s.yaml").write_text(f"""
-name: occlusion
-image: {{width: 200, height: 150}}
-categories: [{", ".join(f"cube{i}" for i in range(len(cubes)))}]
-objects:
-{groups}
-camera:
-  fov_deg: 30
-  poses: [{{position: [0, -2, 0.3], look_at: [0, 0, 0.3]}}]
-settle: {{max_steps: 0}}
-labels: {{min_pixels: 1{extra}}}
-""")
-    out = tmp_path / "out"
-    simgen.generate(simgen.load_scenario(tmp_path / "s.yaml"), out, images=1, renderer="tiny")
-    data = json.loads((out / "annotations/instances_train.json").read_text())
-    return {a["category_id"]: a for a in data["annotations"]}
-
-
 def test_a_cube_hiding_half_of_another(tmp_path):
     # Front cube 1.5 m away with its right edge at x = 0, on the back cube's centre line: it hides
     # the back cube's left half (and, being nearer, more than its height).

@@ -11,7 +11,6 @@ import shutil
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
@@ -20,53 +19,14 @@ from simgen.cli import main
 from simgen.errors import SimgenError
 from simgen.dataset.layout import MIX_FORMAT
 from simgen.export.mix import mix_datasets
-from tests.conftest import REPO
-from tests.export.test_yolo import write_handmade
+from tests.conftest import REPO, write_real
+from tests.export.conftest import write_handmade
 
 IDS = ("id", "image_id", "category_id")          # the only annotation fields a mix changes
-REAL_CATEGORIES = [{"id": 5, "name": "mug", "supercategory": "kitchen"},   # out of id order
-                   {"id": 9, "name": "plant", "supercategory": "garden"},  # real only
-                   {"id": 2, "name": "ball", "supercategory": "toy"}]
 TABLETOP = ["mug", "duck", "lego_brick", "jenga_block", "teddy_bear", "ball"]
 
 
 # --- datasets --------------------------------------------------------------------------------
-
-def write_real(root: Path) -> Path:
-    """A 'real' COCO dataset in a non-simgen layout: root/annotations.json + root/imgs/, odd
-    ids, a subfolder, mixed formats, extra fields, polygons, an image without objects and an
-    annotation without iscrowd. Returns the JSON file's folder."""
-    rng = np.random.default_rng(7)
-    images = [
-        {"id": 101, "file_name": "a.jpg", "width": 40, "height": 30, "license": 3,
-         "date_captured": "2024-05-01"},
-        {"id": 57, "file_name": "b.png", "width": 32, "height": 24},
-        {"id": 300, "file_name": "sub/c.png", "width": 40, "height": 30, "flickr_url": ""},
-        {"id": 4, "file_name": "d.png", "width": 20, "height": 20},
-    ]
-    for im in images:
-        path = root / "imgs" / im["file_name"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(path), rng.integers(0, 256, (im["height"], im["width"], 3), np.uint8))
-    annotations = [
-        {"id": 9001, "image_id": 101, "category_id": 5, "bbox": [2.5, 3.0, 10.0, 8.0],
-         "area": 80.0, "iscrowd": 0, "segmentation": [[2.5, 3, 12.5, 3, 12.5, 11, 2.5, 11]],
-         "attributes": {"occluded": False}, "score": 1},
-        {"id": 17, "image_id": 101, "category_id": 9, "bbox": [20, 5, 6, 12], "area": 50,
-         "iscrowd": 0, "segmentation": [[20, 5, 26, 5, 26, 17]]},
-        {"id": 3, "image_id": 57, "category_id": 2, "bbox": [1, 1, 5, 5], "area": 25,
-         "segmentation": [[1, 1, 6, 1, 6, 6, 1, 6]]},                     # no iscrowd
-        {"id": 44, "image_id": 300, "category_id": 5, "bbox": [0, 0, 40, 30], "area": 1200,
-         "iscrowd": 0, "segmentation": [[0, 0, 40, 0, 40, 30, 0, 30]]},
-        {"id": 45, "image_id": 300, "category_id": 2, "bbox": [4, 4, 4, 4], "area": 16,
-         "iscrowd": 0, "segmentation": [[4, 4, 8, 4, 8, 8, 4, 8]]},
-    ]
-    coco = {"info": {"description": "handmade real"},
-            "licenses": [{"id": 3, "name": "CC-BY", "url": ""}],
-            "images": images, "annotations": annotations, "categories": REAL_CATEGORIES}
-    (root / "annotations.json").write_text(json.dumps(coco))
-    return root
-
 
 @pytest.fixture(scope="module")
 def synthetic(make_dataset) -> Path:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 import simgen
-from tests.pipeline.coco_checks import dataset_files
-from tests.conftest import RENDERERS_HERE, SCENES, SMALL
+from tests.conftest import RENDERERS_HERE, SCENES, SMALL, dataset_files
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("renderer", RENDERERS_HERE)

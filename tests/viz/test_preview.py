@@ -11,8 +11,8 @@ import numpy as np
 import simgen
 from simgen.label import rle_of_columns
 from simgen.viz.preview import PAD_PX, category_color, contact_sheet, draw_labels, preview_size
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _simgen(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -13,8 +13,9 @@ import time
 import pytest
 
 import simgen
-from tests.pipeline.coco_checks import dataset_files
-from tests.conftest import REPO, RENDERERS_HERE, SMALL
+from tests.conftest import RENDERERS_HERE, REPO, SMALL, dataset_files
+
+pytestmark = pytest.mark.slow
 
 ARGS = [str(REPO / "scenes/tabletop.yaml"), "-n", "48", "--renderer", "tiny", "-q",
         "--set", "image.width=160", "--set", "image.height=120"]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import SCENES, SMALL
-from tests.pipeline.coco_checks import check_dataset
+from tests.conftest import SCENES, SMALL, check_dataset
 
 TABLETOP = next(s for s in SCENES if s.stem == "tabletop")
 COLOUR_ONLY = ("augment={pipeline: [{RandomBrightnessContrast: {p: 1}}, "

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import simgen
 from simgen import geometry
 from simgen.label import mask_of
-from tests.pipeline.test_camera_agreement import CUBE_HALF_M, cube_scenario
+from tests.scene.conftest import CUBE_HALF_M, HALF_WIDTH_AT_2M, cube_scenario, scene
 
 
 @settings(max_examples=200, deadline=None)
@@ -90,7 +90,6 @@ def test_cuboid_keypoints_of_a_known_cube(tmp_path):
 
 
 def test_keypoints_outside_the_frame_are_flagged_zero(tmp_path):
-    from tests.pipeline.test_occlusion import HALF_WIDTH_AT_2M, scene
 
     cube = scene(tmp_path, [(-HALF_WIDTH_AT_2M, 0.0, 0.3)])[1]
     flags = cube["keypoints"][2::3]

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 import simgen
-from tests.pipeline.coco_checks import dataset_files
-from tests.conftest import SCENES, SMALL
+from tests.conftest import SCENES, SMALL, dataset_files
 
 
 def test_one_and_two_workers_give_identical_bytes(make_dataset, tmp_path):

@@ -14,8 +14,9 @@ import pytest
 import simgen
 from simgen.trust.regen import regenerate_many
 from simgen.trust.verify import verify
-from tests.conftest import RENDERERS_HERE, SCENES, SMALL
-from tests.pipeline.coco_checks import dataset_files
+from tests.conftest import RENDERERS_HERE, SCENES, SMALL, dataset_files
+
+pytestmark = pytest.mark.slow
 
 IMAGES = 12   # three scenes of four views
 

@@ -10,6 +10,8 @@ from simgen.render import start_renderer
 from simgen.sim import World
 from tests.conftest import RENDERERS_HERE, SMALL, scenes_for
 
+pytestmark = pytest.mark.slow
+
 CASES = [(renderer, scene) for renderer in RENDERERS_HERE for scene in scenes_for(renderer)]
 
 
