@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from simgen.errors import SimgenError
-from simgen.dataset import layout
+from simgen.dataset.reader import read_manifest, read_stored
 
 PAD_PX = 4                      # around and between tiles
 SHEET_BACKGROUND = (40, 40, 40)
@@ -201,22 +201,15 @@ def preview(scenario: Any, out_png: str | Path, images: int = 16, seed: int = 0,
         out = Path(tmp) / "dataset"
         generate(scenario, out, images=images, seed=seed, renderer=renderer,
                  overwrite=True, on_renderer=on_renderer)
+        # Category names in id order, as the dataset's manifest recorded the scenario.
+        names = list(read_manifest(out)["scenario"]["resolved"]["categories"])
         views = []   # (image id, drawn tile)
-        for coco_file in layout.coco_files(out):
-            split = layout.split_of(coco_file)
-            coco = json.loads(coco_file.read_text())
-            names = [c["name"] for c in sorted(coco["categories"], key=lambda c: c["id"])]
-            by_image: dict[int, list[dict]] = {}
-            for ann in coco["annotations"]:
-                by_image.setdefault(ann["image_id"], []).append(ann)
-            for image in coco["images"]:
-                bgr = cv2.imread(str(out / "images" / split / image["file_name"]),
-                                 cv2.IMREAD_COLOR)
-                if bgr is None:  # pragma: no cover - generate just wrote it
-                    raise RuntimeError(f"cannot read back {image['file_name']}")
-                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                views.append((image["id"], draw_labels(rgb, by_image.get(image["id"], []),
-                                                       names)))
+        for image_id, item in sorted(read_stored(out).items()):
+            bgr = cv2.imread(str(out / item.file), cv2.IMREAD_COLOR)
+            if bgr is None:  # pragma: no cover - generate just wrote it
+                raise RuntimeError(f"cannot read back {item.file}")
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            views.append((image_id, draw_labels(rgb, item.annotations, names)))
     views.sort(key=lambda v: v[0])
     sheet = contact_sheet([tile for _, tile in views])
     ok, png = cv2.imencode(".png", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))

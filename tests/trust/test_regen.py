@@ -174,3 +174,25 @@ def test_a_dataset_made_in_another_checkout_needs_scenario_dir(tmp_path, capsys)
     assert main(["verify", str(out), "--reproduce", "2", "--scenario-dir",
                  str(moved / "scenes")]) == 0
     assert "2 identical" in capsys.readouterr().out
+
+
+def test_a_stored_path_leading_out_of_the_dataset_is_never_read(fresh, tmp_path):
+    ds = copy_dataset(fresh, tmp_path / "ds")
+    secret = tmp_path / "secret.png"
+    secret.write_bytes((fresh / "images/train/000000002.png").read_bytes())
+
+    def escape(data):
+        image = next(i for i in data["images"] if i["id"] == 2)
+        image["file_name"] = "../../../secret.png"
+
+    edit_coco(ds, escape, hide=False)
+    result = regenerate(ds, 2)
+    assert not result.identical
+    assert any("not a relative path inside the dataset" in line for line in result.differences)
+    # A link inside the dataset that points out of it is refused the same way.
+    link = ds / "images/train/000000005.png"
+    link.unlink()
+    link.symlink_to(secret)
+    result = regenerate(ds, 5)
+    assert not result.identical
+    assert any("leads out of the dataset" in line for line in result.differences)
