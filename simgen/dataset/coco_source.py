@@ -23,13 +23,13 @@ provenance, visibility, ...) are there for whoever wants them. Reads only; write
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from simgen.errors import SimgenError
 from simgen.dataset.layout import MANIFEST, split_of
+from simgen.dataset.reader import inside, read_json
 
 _SPLIT_ORDER = ("train", "val", "test")
 _PROBE_IMAGES = 16       # file names tried per candidate folder when looking for the images
@@ -52,7 +52,9 @@ class CocoSplit:
         """The file of one of this split's images."""
         if self.images_dir is None:  # pragma: no cover - a split with images always has one
             raise SimgenError(f"{self.json_path}: no image folder")
-        return self.images_dir / image["file_name"]
+        # Kept inside the image folder, links included: a COCO file is untrusted input.
+        return inside(self.images_dir, str(image["file_name"]), f"{self.json_path.name}: "
+                      f"image {image.get('id')!r} file_name")
 
     def annotations_of(self, image_id: int) -> list[dict[str, Any]]:
         """The annotations of one image (crowd regions included), in file order."""
@@ -157,8 +159,8 @@ def _looks_like_coco(path: Path) -> bool:
 
 def _is_simgen(root: Path) -> bool:
     try:
-        manifest = json.loads((root / MANIFEST).read_bytes())
-    except (OSError, ValueError):
+        manifest = read_json(root / MANIFEST, "manifest")
+    except SimgenError:
         return False
     return isinstance(manifest, dict) and str(manifest.get("format", "")).startswith("simgen")
 
@@ -195,6 +197,8 @@ def _find_images_dir(json_path: Path, root: Path, split: str, images: list[dict[
                               f"for {probe[0]!r})")
         raise SimgenError(f"{json_path}: image files not found (looked for "
                           f"{probe[0]!r} in {where or root}); give the folder with --images")
+    for im in images:   # every file_name stays inside the folder, links included
+        inside(best, str(im["file_name"]), f"{json_path.name}: image {im.get('id')!r} file_name")
     missing = [im["file_name"] for im in images if not (best / im["file_name"]).is_file()]
     if missing:
         raise SimgenError(f"{best / missing[0]}: image file missing ({len(missing)} of "
@@ -235,10 +239,7 @@ def _number(value: Any) -> bool:
 
 
 def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise SimgenError(f"{path}: cannot read COCO file: {err}") from None
+    data = read_json(path, "COCO file")
     if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
                                              for key in ("images", "annotations", "categories")):
         raise SimgenError(f"{path}: not a COCO instances file (needs images, annotations and "

@@ -21,7 +21,6 @@ no half-written file. The same input always gives the same bytes (data.yaml's `p
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -31,6 +30,7 @@ from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.dataset import layout
 from simgen.dataset.layout import SPLITS
+from simgen.dataset.reader import read_json
 from simgen.dataset.writer import write_atomic
 
 
@@ -139,10 +139,7 @@ def _read_dataset(dataset: Path) -> tuple[list[_Split], list[dict[str, Any]]]:
 
 
 def _load_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError) as err:
-        raise SimgenError(f"{path}: cannot read COCO file: {err}") from None
+    data = read_json(path, "COCO file")
     if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
                                              for key in ("images", "annotations", "categories")):
         raise SimgenError(f"{path}: not a COCO instances file (needs images, annotations and "

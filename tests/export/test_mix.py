@@ -387,3 +387,19 @@ def test_an_interrupted_mix_leaves_nothing(real, synthetic, tmp_path, monkeypatc
                  str(tmp_path / "mixed")])
     assert code == 130 and "interrupted; nothing written" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("file_name", ["/etc/hostname", "../../../../etc/hostname", "link.png"])
+def test_a_real_file_name_leading_out_of_its_folder_is_refused(real, synthetic, tmp_path,
+                                                              file_name):
+    hostile = tmp_path / "hostile"
+    shutil.copytree(real, hostile)
+    (hostile / "imgs/link.png").symlink_to("/etc/hostname")
+    coco_path = next(hostile.glob("*.json"))
+    coco = json.loads(coco_path.read_text())
+    coco["images"][0]["file_name"] = file_name
+    coco_path.write_text(json.dumps(coco))
+    out = tmp_path / "out"
+    with pytest.raises(SimgenError, match="not a relative path inside|leads out of"):
+        mix_datasets(hostile, synthetic, out, synthetic_fraction=0.5, seed=0)
+    assert not out.exists()
