@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from simgen.errors import SimgenError
+from simgen.files import write_atomic  # noqa: F401 - the writers' helper, used from here
 from simgen.dataset.layout import ANNOTATIONS_DIR, MANIFEST, RUN_STATE, SCENES_DIR, STATE_DIR, coco_path
 
 
@@ -73,18 +74,6 @@ def remove_partial_files(out: Path) -> None:
         if (out / folder).is_dir():
             for path in (out / folder).rglob(".*.tmp-*"):
                 path.unlink()
-
-
-def write_atomic(path: Path, data: bytes, durable: bool = False) -> None:
-    """Write via a temporary file in the same folder and a rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def dumps(data: Any) -> bytes:

@@ -14,11 +14,10 @@ instead of trusting timestamps, and rewrites only what is missing or different.
 from __future__ import annotations
 
 import functools
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from simgen.files import write_atomic
 from simgen.procedural.meshes import OBJECT_NAMES, mesh_object, object_obj, object_urdf
 from simgen.procedural.parts import PART_NAMES, _PARTS, part_size_m, part_urdf
 from simgen.procedural.textures import TEXTURE_NAMES, _check_name, texture_png
@@ -88,22 +87,6 @@ def _asset_files() -> tuple[tuple[str, bytes], ...]:
     return tuple(files)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    # Temp file in the same folder, then os.replace: readers (or a second writer) never see a
-    # half-written file, and concurrent builders just replace identical content.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; assets should be readable like any other
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def build_assets(root: Path) -> list[Path]:
     """Write every asset into `root` and return the paths written.
 
@@ -113,7 +96,7 @@ def build_assets(root: Path) -> list[Path]:
     written = []
     for rel, data in _asset_files():
         path = Path(root) / rel
-        _write_atomic(path, data)
+        write_atomic(path, data)
         written.append(path)
     return written
 
@@ -148,6 +131,6 @@ def ensure_project_assets(root: Path | None = None) -> list[Path]:
         except OSError:
             current = False
         if not current:
-            _write_atomic(path, data)
+            write_atomic(path, data)
             written.append(path)
     return written

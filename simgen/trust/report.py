@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 
 from simgen.dataset.coco_source import CocoSource, load_coco_source, source_name
 from simgen.errors import SimgenError
+from simgen.files import write_atomic
 from simgen.trust.report_stats import (HASH_BITS, Comparison, DatasetStats, compare,
                                  dataset_stats)
 
@@ -107,18 +107,11 @@ def write_report(dataset: Path | str, out_html: Path | str, against: Path | str 
 
 
 def _write_atomic(out: Path, data: bytes) -> None:
-    """Through a temporary file beside `out` and a rename; nothing is left on failure."""
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    """simgen.files.write_atomic, its OSError as the one-line usage error."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
+        write_atomic(out, data)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
         raise SimgenError(f"{out}: cannot write the report ({err.strerror or err})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _check_target(out: Path, sources: Sequence[CocoSource]) -> None:
