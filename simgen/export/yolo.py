@@ -30,7 +30,7 @@ from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.dataset import layout
 from simgen.dataset.layout import SPLITS
-from simgen.dataset.reader import read_json
+from simgen.dataset.reader import inside, read_json
 from simgen.dataset.writer import write_atomic
 
 
@@ -118,7 +118,8 @@ def _read_dataset(dataset: Path) -> tuple[list[_Split], list[dict[str, Any]]]:
             if label in stems:
                 raise SimgenError(f"{path}: two images share the label file labels/{name}/{label}")
             stems.add(label)
-            if not (dataset / "images" / name / rel).is_file():
+            # Inside the dataset, links included: a link out of it is never exported.
+            if not inside(dataset, layout.image_path(name, rel.as_posix()), "image").is_file():
                 raise SimgenError(f"{dataset / 'images' / name / rel}: image file missing")
             by_id[image["id"]] = image
         known = {c["id"] for c in categories}

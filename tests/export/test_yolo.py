@@ -315,3 +315,15 @@ def test_the_export_folder_must_lie_outside_the_dataset(tmp_path):
     with pytest.raises(SimgenError, match="outside the dataset"):
         export_yolo(dataset, dataset / "yolo")
     assert not (dataset / "yolo").exists()
+
+
+def test_an_image_linked_out_of_the_dataset_is_not_exported(tmp_path):
+    dataset = write_handmade(tmp_path / "ds")
+    image = next((dataset / "images").rglob("*.png"))
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(image.read_bytes())
+    image.unlink()
+    image.symlink_to(secret)
+    with pytest.raises(SimgenError, match="leads out of the dataset"):
+        export_yolo(dataset, tmp_path / "yolo", link="copy")
+    assert not (tmp_path / "yolo").exists()
