@@ -17,7 +17,7 @@ import numpy as np
 from simgen import __version__
 from simgen import label as label_math
 from simgen.label import annotate, occlusion
-from simgen.dataset import layout
+from simgen.dataset import layout, records
 from simgen.timing import stage
 from simgen.dataset.images import depth_mm, encode_image, encode_png16
 from simgen.scenario import Scenario
@@ -200,15 +200,8 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
                   "scene": ctx.scene_provenance, "physics": ctx.settled.provenance()}
     if augmented is not None:
         provenance["augment"] = augmented
-    record = {"image": {
-        "id": image_id, "file_name": file_name, "width": width, "height": height,
-        **extra_files,
-        "camera": {"K": [list(r) for r in camera.K],
-                   "cam_to_world": [list(r) for r in camera.cam_to_world],
-                   "near_m": camera.near_m, "far_m": camera.far_m, **camera.params},
-        "provenance": provenance,
-    }, "annotations": annotations}
-    return files, record
+    return files, records.image_record(image_id, file_name, width, height, extra_files, camera,
+                                       provenance, annotations)
 
 
 def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augmenter: Any,
@@ -237,26 +230,12 @@ def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
                 occluded: dict[str, Any], keypoints: np.ndarray) -> dict[str, Any]:
     body = ctx.sample.labeled[label.instance_id - 1]
     facts = ctx.settled.labeled[label.instance_id - 1]
-    is_object = label.instance_id <= len(ctx.sample.objects)
-    flat = []
-    for x, y, flag in keypoints:
-        flat += [round(float(x), 3), round(float(y), 3), int(flag)] if flag else [0.0, 0.0, 0]
-    return {
-        "image_id": image_id, "category_id": label.category_id,
-        "bbox": list(label.bbox_xywh), "area": label.area,
-        "segmentation": label.segmentation, "iscrowd": 0,
-        ("object_index" if is_object else "robot_index"):
-            label.instance_id - 1 if is_object else body.group_index,
-        "instance_id": label.instance_id,   # its value in the instance-id PNG
-        **occluded,
-        "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
-                       "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},
-        "pose_cam": label_math.pose_cam(camera, facts),
-        "box3d": {"center_local_m": list(facts.box_center_local_m),
-                  "size_m": list(facts.box_size_m)},
-        "keypoints": flat, "num_keypoints": sum(1 for f in flat[2::3] if f > 0),
-        "physics": facts.to_json(),
-    }
+    if label.instance_id <= len(ctx.sample.objects):
+        index_key, index = "object_index", label.instance_id - 1
+    else:
+        index_key, index = "robot_index", body.group_index
+    return records.annotation_record(label, image_id, facts, index_key, index, occluded,
+                                     keypoints, label_math.pose_cam(camera, facts))
 
 
 _AUGMENTERS: dict[str, Any] = {}
