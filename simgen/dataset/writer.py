@@ -18,7 +18,8 @@ from typing import Any, Iterable, Iterator
 
 from simgen.errors import SimgenError
 from simgen.files import write_atomic  # noqa: F401 - the writers' helper, used from here
-from simgen.dataset.layout import ANNOTATIONS_DIR, MANIFEST, RUN_STATE, SCENES_DIR, STATE_DIR, coco_path
+from simgen.dataset.layout import (ANNOTATIONS_DIR, DATASET_FORMAT_PREFIX, MANIFEST, RUN_STATE,
+                                   SCENES_DIR, STATE_DIR, coco_path)
 
 
 
@@ -33,9 +34,38 @@ def check_output(out: Path, overwrite: bool) -> None:
         if not overwrite:
             raise SimgenError(f"{out}: output folder is not empty (use --overwrite to replace "
                               "a simgen dataset there)")
-        if not ((out / MANIFEST).is_file() or (out / STATE_DIR).is_dir()):
+        if not _provably_simgen(out):
             raise SimgenError(f"{out}: not a simgen dataset, so --overwrite will not empty it; "
                               "choose an empty or new folder")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in SIMGEN_ENTRIES)
+        if foreign:
+            raise SimgenError(f"{out}: holds {foreign[0]!r}, which simgen did not write, so "
+                              "--overwrite will not empty it; move it or choose another folder")
+
+
+# What simgen writes at the top of OUT: --overwrite removes these and nothing else.
+SIMGEN_ENTRIES = frozenset({"images", "depth", "instances", ANNOTATIONS_DIR, MANIFEST,
+                            STATE_DIR})
+_RUN_STATE_KEYS = {"scenario_sha256", "seed", "images", "image_format"}
+
+
+def _provably_simgen(out: Path) -> bool:
+    """OUT holds a simgen dataset: a manifest with simgen's dataset format id, or the run
+    state of an unfinished run. A file that is merely named manifest.json is not enough."""
+    from simgen.dataset.reader import read_json
+
+    try:
+        manifest = read_json(out / MANIFEST, "manifest", max_bytes=1 << 30)
+        if (isinstance(manifest, dict)
+                and str(manifest.get("format", "")).startswith(DATASET_FORMAT_PREFIX)):
+            return True
+    except SimgenError:
+        pass
+    try:
+        state = read_json(out / RUN_STATE, "run state", max_bytes=1 << 20)
+    except SimgenError:
+        return False
+    return isinstance(state, dict) and _RUN_STATE_KEYS <= set(state)
 
 
 def prepare_output(out: Path, overwrite: bool) -> None:
@@ -43,6 +73,8 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     check_output(out, overwrite)
     if out.is_dir() and overwrite:
         for child in out.iterdir():
+            if child.name not in SIMGEN_ENTRIES:   # check_output refused those; never removed
+                continue
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:
@@ -69,11 +101,16 @@ def committed_scenes(out: Path) -> set[int]:
 
 
 def remove_partial_files(out: Path) -> None:
-    """Temporary files a killed run left behind (`.name.tmp-PID`): never part of a dataset."""
-    for folder in ("images", "depth", "instances", STATE_DIR):
-        if (out / folder).is_dir():
+    """Temporary files a killed run left behind (`.name.tmp-PID...`, in any folder simgen
+    writes, the merge's COCO files and manifest included): never part of a dataset."""
+    for path in out.glob(".*.tmp-*"):
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+    for folder in ("images", "depth", "instances", ANNOTATIONS_DIR, STATE_DIR):
+        if (out / folder).is_dir() and not (out / folder).is_symlink():
             for path in (out / folder).rglob(".*.tmp-*"):
-                path.unlink()
+                if path.is_file() or path.is_symlink():
+                    path.unlink()
 
 
 def dumps(data: Any) -> bytes:

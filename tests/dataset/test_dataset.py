@@ -58,10 +58,12 @@ def test_check_output_refuses_a_simgen_folder_without_overwrite(tmp_path, marker
     out = tmp_path / "out"
     out.mkdir()
     if marker == "manifest.json":
-        (out / "manifest.json").write_bytes(b"{}\n")
-    else:
+        (out / "manifest.json").write_bytes(b'{"format": "simgen-dataset/1"}\n')
+    else:   # an unfinished run: its run state
         (out / ".simgen" / "scenes").mkdir(parents=True)
         (out / ".simgen" / "scenes" / "000000.json").write_bytes(b"{}")
+        (out / ".simgen" / "run.json").write_bytes(
+            b'{"scenario_sha256": "x", "seed": 0, "images": 4, "image_format": "png"}')
     (out / "images").mkdir()
     (out / "images" / "x.png").write_bytes(b"png")
     before = snapshot(out)
@@ -89,11 +91,38 @@ def test_prepare_output_with_overwrite_empties_a_dataset(tmp_path):
     (out / "images" / "train" / "000000001.png").write_bytes(b"x")
     (out / ".simgen" / "scenes").mkdir(parents=True)
     (out / ".simgen" / "scenes" / "000000.json").write_bytes(b"{}")
-    (out / "manifest.json").write_bytes(b"{}")
-    (out / "stray.txt").write_bytes(b"y")
+    (out / "manifest.json").write_bytes(b'{"format": "simgen-dataset/1", "files": {}}')
     ds.prepare_output(out, overwrite=True)
     assert out.is_dir()
     assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("manifest", [b'{"name": "app"}', b"{}", b"not json", None])
+def test_overwrite_never_empties_a_folder_that_is_not_provably_a_dataset(tmp_path, manifest):
+    """A user's folder with a file merely named manifest.json, or an empty .simgen/, keeps
+    every file (it lost its photos before)."""
+    out = tmp_path / "u"
+    (out / "photos").mkdir(parents=True)
+    (out / "photos" / "t.txt").write_bytes(b"precious\n")
+    if manifest is None:
+        (out / ".simgen").mkdir()
+    else:
+        (out / "manifest.json").write_bytes(manifest)
+    before = snapshot(out)
+    with pytest.raises(SimgenError, match="not a simgen dataset, so --overwrite will not empty"):
+        ds.prepare_output(out, overwrite=True)
+    assert snapshot(out) == before
+
+
+def test_overwrite_refuses_a_dataset_folder_holding_foreign_files(tmp_path):
+    out = tmp_path / "out"
+    (out / "images").mkdir(parents=True)
+    (out / "manifest.json").write_bytes(b'{"format": "simgen-dataset/1"}')
+    (out / "stray.txt").write_bytes(b"mine")
+    before = snapshot(out)
+    with pytest.raises(SimgenError, match="holds 'stray.txt', which simgen did not write"):
+        ds.prepare_output(out, overwrite=True)
+    assert snapshot(out) == before
 
 
 def test_prepare_output_creates_nested_folder(tmp_path):
@@ -286,3 +315,17 @@ def test_sha256_file(tmp_path):
     data = bytes(range(256)) * 5000  # more than one 1 MiB read block
     path.write_bytes(data)
     assert ds.sha256_file(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_remove_partial_files_takes_the_merge_leftovers_too(tmp_path):
+    out = tmp_path / "out"
+    for rel in ("annotations/.instances_train.json.tmp-4242",   # killed during the merge
+                ".manifest.json.tmp-4242-abc", ".simgen/.images_train.tmp-4242",
+                "images/train/.000000001.png.tmp-4242"):
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(b"half")
+    (out / "annotations/instances_train.json").write_bytes(b"{}")
+    (out / "notes.tmp-1").write_bytes(b"not hidden: not ours")
+    ds.remove_partial_files(out)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "annotations/instances_train.json", "notes.tmp-1"]

@@ -134,3 +134,20 @@ def test_skip_failed_records_the_failing_scene_and_goes_on(tmp_path):
     listed = [json.loads(p.read_text())["images"] for p in (out / "annotations").glob("*.json")]
     scenes = {im["provenance"]["scene_index"] for ims in listed for im in ims}
     assert scenes.isdisjoint(f["scene_index"] for f in failed)
+
+
+def test_resume_after_a_kill_in_the_merge_leaves_a_dataset_verify_passes(tmp_path):
+    from simgen.trust.verify import verify
+
+    out = tmp_path / "run"
+    assert _simgen(*ARGS[:2], "8", *ARGS[3:], "-o", str(out)).returncode == 0
+    clean = dataset_files(out, run_state=False)
+    # What a SIGKILL between the COCO files and the manifest leaves: no manifest, a
+    # half-written COCO file beside the finished ones.
+    (out / "manifest.json").unlink()
+    (out / "annotations/.instances_train.json.tmp-4242").write_bytes(b'{"images": [')
+    resumed = _simgen(*ARGS[:2], "8", *ARGS[3:], "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert not list(out.rglob(".*.tmp-*"))
+    assert dataset_files(out, run_state=False) == clean
+    assert verify(out).ok
