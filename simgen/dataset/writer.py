@@ -9,6 +9,7 @@ manifest is written last of all: a folder without one is an unfinished run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -66,6 +67,29 @@ def _provably_simgen(out: Path) -> bool:
     except SimgenError:
         return False
     return isinstance(state, dict) and _RUN_STATE_KEYS <= set(state)
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """One writer per output folder: OUT (made here if missing) is locked for the block with an
+    advisory flock on the folder itself. The kernel drops the lock when the holder exits, killed
+    or not, so nothing stays stuck. SimgenError when another run holds it."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock to take
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SimgenError(f"{out}: another simgen run is writing to this folder (one writer "
+                              "per output folder); wait for it or choose another folder") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def prepare_output(out: Path, overwrite: bool) -> None:

@@ -4,6 +4,7 @@ dataset."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shutil
 import sys
@@ -98,7 +99,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     else:
         ds.check_output(out, overwrite)
     created = not out.exists()
-    with World() as world:
+    with contextlib.ExitStack() as stack:
+        world = stack.enter_context(World())
         try:
             render = start_renderer(world, renderer, scenario)
         except (RendererUnavailable, ValueError) as err:
@@ -106,6 +108,13 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         if on_renderer:
             on_renderer(f"{render.name} ({render.note})" if render.note else render.name)
         run_state["renderer"] = render.name
+        try:
+            stack.enter_context(ds.output_lock(out))
+        except SimgenError:
+            if created and out.is_dir() and not any(out.iterdir()):
+                out.rmdir()   # made only to be locked
+            raise
+        # Checked again under the lock: another run may have written OUT in between.
         if resume:
             _check_resumable(out, run_state)
             ds.remove_partial_files(out)
@@ -134,11 +143,11 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                     on_scene(scene_index, len(items))
         finally:
             bar.close()
-    with stage("merge"):
-        counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
-                             info=_coco_info(scenario, seed),
-                             manifest=_manifest(scenario, seed, images, image_ids, render.name,
-                                                image_format))
+        with stage("merge"):
+            counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
+                                 info=_coco_info(scenario, seed),
+                                 manifest=_manifest(scenario, seed, images, image_ids,
+                                                    render.name, image_format))
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
 

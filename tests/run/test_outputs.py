@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import simgen
 from simgen.render import renderer as renderer_module
 from tests.conftest import REPO, SCENES, SMALL
@@ -77,3 +79,37 @@ def test_cli_generate_writes_a_dataset_and_says_so(tmp_path):
     assert proc.stdout.startswith("simgen: wrote 2 images")
     assert proc.stderr.strip() == "simgen: renderer tiny"
     assert sorted(p.name for p in out.glob("images/*/*")) == ["000000001.jpg", "000000002.jpg"]
+
+
+def test_one_writer_per_output_folder(tmp_path):
+    """A second run into an OUT that a run is writing is refused with one line, touching
+    nothing; the lock goes with its holder, even a killed one."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from simgen.dataset import writer
+
+    scenario = simgen.load_scenario(SCENES[0], SMALL)
+    out = tmp_path / "out"
+    with writer.output_lock(out):
+        for overwrite in (False, True):
+            with pytest.raises(simgen.SimgenError, match="another simgen run is writing to "
+                                                         "this folder"):
+                simgen.generate(scenario, out, images=1, renderer="tiny", overwrite=overwrite)
+        assert list(out.iterdir()) == []
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from pathlib import Path; "
+                               "from simgen.dataset.writer import output_lock\n"
+                               "with output_lock(Path(sys.argv[1])):\n"
+                               "    print('locked', flush=True); time.sleep(60)", str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(simgen.SimgenError, match="another simgen run"):
+        simgen.generate(scenario, out, images=1, renderer="tiny")
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    time.sleep(0.1)
+    result = simgen.generate(scenario, out, images=1, renderer="tiny")
+    assert result.images == 1
