@@ -23,6 +23,8 @@ from simgen.dataset.layout import MANIFEST, SIDE_FILES, image_path
 from simgen.dataset.reader import StoredImage, inside, read_manifest, read_stored
 from simgen.errors import SimgenError
 
+MAX_SCENARIO_BYTES = 16 * 1024**2   # a scenario file is text: anything bigger is not one
+
 @dataclass(frozen=True)
 class RegenResult:
     """The outcome of re-making one image."""
@@ -115,7 +117,13 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
 def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = None) -> Any:
     """The Scenario the manifest records, checked to hash as it did when the dataset was made;
     relative asset references resolve against `scenario_dir` when given, else the folder the
-    manifest recorded."""
+    manifest recorded.
+
+    A manifest is untrusted input: the folder and extra asset roots it records would let it
+    open any file as a texture or URDF. So the recorded folder is used only when it provably
+    is the scenario's: it holds the recorded scenario file, which loads (with the recorded
+    overrides) to the very scenario recorded; otherwise `scenario_dir` must be given. The
+    recorded extra asset roots count only where that proof holds."""
     from simgen.scenario import load_resolved
 
     recorded = manifest.get("scenario")
@@ -124,15 +132,47 @@ def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = N
     # Named for messages: an asset that no longer resolves reads
     # "manifest.json: scenario tabletop.yaml: objects[0].asset: asset not found: ...".
     name = f"{MANIFEST}: scenario {recorded.get('file') or recorded.get('name')}"
-    base_dir = scenario_dir if scenario_dir is not None else (recorded.get("dir") or ".")
+    if scenario_dir is not None:
+        base_dir = Path(scenario_dir)
+        proven = _holds_the_scenario(base_dir, recorded) is None
+    else:
+        base_dir = Path(str(recorded.get("dir") or "."))
+        why = _holds_the_scenario(base_dir, recorded)
+        if why is not None:
+            raise SimgenError(f"{MANIFEST}: the scenario folder it records ({base_dir}) cannot be "
+                              f"used: {why}; pass --scenario-dir DIR, the folder the scenario's "
+                              "relative assets are in")
+        proven = True
+    roots = (recorded.get("asset_roots") or ()) if proven else ()
     scenario = load_resolved(recorded["resolved"], base_dir, name,
                              recorded.get("file_sha256", ""), recorded.get("overrides") or (),
-                             recorded.get("asset_roots") or ())
+                             roots)
     if scenario.sha256 != recorded.get("sha256"):
         raise SimgenError(f"{MANIFEST}: scenario.resolved hashes to {scenario.sha256[:12]}, "
                           f"not the recorded scenario.sha256 {str(recorded.get('sha256'))[:12]} "
                           "(the manifest was edited, or this simgen resolves it differently)")
     return scenario
+
+
+def _holds_the_scenario(folder: Path, recorded: Mapping[str, Any]) -> str | None:
+    """None when `folder` holds the recorded scenario file and it loads, with the recorded
+    overrides and asset roots, to the recorded scenario; else why not."""
+    from simgen.scenario import load
+
+    file = str(recorded.get("file") or "")
+    if not file or "/" in file or "\\" in file or file in (".", ".."):
+        return f"the manifest names no scenario file there (got {file!r})"
+    path = folder / file
+    if not path.is_file() or path.stat().st_size > MAX_SCENARIO_BYTES:
+        return f"no scenario file {file} there"
+    try:
+        roots = [str(r) for r in recorded.get("asset_roots") or ()]
+        loaded = load(path, [str(o) for o in recorded.get("overrides") or ()], roots)
+    except (SimgenError, OSError, TypeError) as err:
+        return f"its {file} does not load ({str(err)[:200]})"
+    if loaded.sha256 != recorded.get("sha256"):
+        return f"its {file} is another scenario now"
+    return None
 
 
 def environment_notes(manifest: Mapping[str, Any]) -> list[str]:

@@ -147,8 +147,8 @@ def test_a_tampered_manifest_scenario_or_renderer_is_a_clear_error(fresh, tmp_pa
 
 def test_a_dataset_made_in_another_checkout_needs_scenario_dir(tmp_path, capsys):
     """Relative asset references resolve against the scenario folder the manifest recorded;
-    when that folder has moved, regen says which asset it cannot find, and --scenario-dir
-    points it at the new place."""
+    when that folder has moved, regen says it cannot use it, and --scenario-dir points it at
+    the new place."""
     import shutil
 
     import simgen
@@ -163,10 +163,11 @@ def test_a_dataset_made_in_another_checkout_needs_scenario_dir(tmp_path, capsys)
     moved = tmp_path / "moved"
     checkout.rename(moved)
 
-    with pytest.raises(SimgenError, match=r"kiva_shelf_boards\.urdf"):
+    with pytest.raises(SimgenError, match=r"no scenario file shelf_picking\.yaml there; pass "
+                                          r"--scenario-dir DIR"):
         regenerate(out, 2)
     assert main(["regen", str(out), "--image-id", "2"]) == 2
-    assert "kiva_shelf_boards.urdf" in capsys.readouterr().err
+    assert "--scenario-dir" in capsys.readouterr().err
 
     assert regenerate(out, 2, scenario_dir=moved / "scenes").identical
     assert main(["regen", str(out), "--image-id", "2", "--scenario-dir",
@@ -196,3 +197,22 @@ def test_a_stored_path_leading_out_of_the_dataset_is_never_read(fresh, tmp_path)
     result = regenerate(ds, 5)
     assert not result.identical
     assert any("leads out of the dataset" in line for line in result.differences)
+
+
+def test_a_hostile_manifest_cannot_open_files_outside_the_scenario(fresh, tmp_path, capsys):
+    """A manifest naming '/' as its scenario folder and asset root, its hash recomputed, with a
+    system file as a texture: regen refuses before opening anything."""
+    from simgen.dataset.layout import scenario_sha256
+
+    ds = copy_dataset(fresh, tmp_path / "ds")
+    manifest = json.loads((ds / "manifest.json").read_text())
+    scenario = manifest["scenario"]
+    scenario["dir"], scenario["asset_roots"] = "/", ["/"]
+    scenario["resolved"]["static"][0]["appearance"]["textures"] = ["etc/hostname"]
+    scenario["sha256"] = scenario_sha256(scenario["resolved"])
+    (ds / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SimgenError, match=r"the scenario folder it records \(/\) cannot be used"):
+        regenerate(ds, 1)
+    # Even pointed at a real folder, the manifest's own asset roots do not count.
+    with pytest.raises(SimgenError, match="etc/hostname"):
+        regenerate(ds, 1, scenario_dir=tmp_path)
