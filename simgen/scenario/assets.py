@@ -13,12 +13,16 @@ roots: the scenario's folder, the project `assets/`, `pybullet_data`, and roots 
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Sequence
 
 BODY_SUFFIXES = (".urdf", ".sdf")
 TEXTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 SUPPORTED_SUFFIXES = BODY_SUFFIXES
+MAX_PATTERN_MATCHES = 10_000
+# A texture is decoded into memory by the renderers (PyBullet keeps RGB and mipmaps): bounded.
+MAX_TEXTURE_BYTES = 64 * 1024**2
+MAX_TEXTURE_SIDE_PX = 8192
 
 
 class AssetError(ValueError):
@@ -53,15 +57,31 @@ def _split(ref: str, scenario_dir: Path) -> tuple[str, Path, str]:
 
 
 def expand_pattern(ref: str, scenario_dir: Path) -> list[str]:
-    """A reference with `*` or `?` becomes the sorted references it matches (else [ref])."""
+    """A reference with `*` or `?` becomes the sorted references it matches (else [ref]).
+
+    A pattern is searched only inside its own folder (pybullet_data, the project assets/, or
+    the scenario's folder): it must be relative and may not climb out with `..`, and it may
+    match at most MAX_PATTERN_MATCHES files (a pattern walking a whole disk is refused, not
+    run for minutes)."""
     if not any(c in ref for c in "*?["):
         return [ref]
     prefix, base, rel = _split(ref, scenario_dir)
+    parts = PurePosixPath(rel).parts
+    if not rel or rel.startswith(("/", "\\")) or ".." in parts or "\\" in rel:
+        raise AssetError(f"a pattern must be a relative path inside its folder, without '..' "
+                         f"(got {ref!r})")
     if prefix == "assets:":
         from simgen.procedural import ensure_project_assets
 
         ensure_project_assets()
-    matches = sorted(p.relative_to(base).as_posix() for p in base.glob(rel) if p.is_file())
+    matches = []
+    for path in base.glob(rel):
+        if path.is_file():
+            matches.append(path.relative_to(base).as_posix())
+            if len(matches) > MAX_PATTERN_MATCHES:
+                raise AssetError(f"{ref!r} matches more than {MAX_PATTERN_MATCHES} files; "
+                                 "narrow the pattern")
+    matches.sort()
     if not matches:
         raise AssetError(f"no asset matches {ref!r} (looked in {base})")
     return [prefix + m for m in matches]
@@ -91,6 +111,44 @@ def resolve_asset(ref: str, scenario_dir: Path, extra_roots: Sequence[Path] = ()
         raise AssetError(f"unsupported asset type {path.suffix!r} (got {ref!r}); "
                          f"supported here: {', '.join(suffixes)}")
     return path
+
+
+def check_texture(path: Path) -> None:
+    """AssetError unless `path` is a PNG or JPEG of bounded size that decodes."""
+    size = path.stat().st_size
+    if size > MAX_TEXTURE_BYTES:
+        raise AssetError(f"texture {path.name} is {size} bytes, more than {MAX_TEXTURE_BYTES}")
+    data = path.read_bytes()
+    dims = _image_size(data)
+    if dims is None:
+        raise AssetError(f"texture {path.name} is not a PNG or JPEG image")
+    if max(dims) > MAX_TEXTURE_SIDE_PX or min(dims) < 1:
+        raise AssetError(f"texture {path.name} is {dims[0]} x {dims[1]} pixels; at most "
+                         f"{MAX_TEXTURE_SIDE_PX} a side")
+    import cv2
+    import numpy as np
+
+    if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
+        raise AssetError(f"texture {path.name} does not decode")
+
+
+def _image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, without decoding; None if neither."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 < len(data):
+        if data[at] != 0xFF:
+            return None
+        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
+                      0xCF):
+            return (int.from_bytes(data[at + 7:at + 9], "big"),
+                    int.from_bytes(data[at + 5:at + 7], "big"))
+        at += 2 + length
+    return None
 
 
 def urdf_joints(path: Path) -> list[tuple[str, str, float, float]]:

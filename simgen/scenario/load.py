@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from simgen.dataset.layout import scenario_sha256
 from simgen.errors import ScenarioError
-from simgen.scenario.assets import (TEXTURE_SUFFIXES, AssetError, expand_pattern, resolve_asset,
+from simgen.scenario.assets import (TEXTURE_SUFFIXES, AssetError, check_texture, expand_pattern,
+                                   resolve_asset,
                                    urdf_joints)
 from simgen.scenario.schema import ScenarioSpec, asset_refs
 from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
@@ -124,14 +125,24 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
     asset_paths: dict[str, str] = {}
     asset_choices: dict[tuple[str, int], tuple[str, ...]] = {}
 
+    checked: set[tuple[str, tuple[str, ...] | None]] = set()
+
     def resolve(ref: str, key_path: KeyPath, suffixes: Sequence[str] | None = None) -> None:
-        if ref in asset_paths:
+        # Checked once per (reference, use): a body asset is no texture, and the other way.
+        use = tuple(suffixes) if suffixes else None
+        if (ref, use) in checked:
             return
         try:
-            asset_paths[ref] = str(resolve_asset(ref, base_dir, roots, **(
-                {"suffixes": suffixes} if suffixes else {})))
+            path = resolve_asset(ref, base_dir, roots, **({"suffixes": suffixes} if suffixes
+                                                          else {}))
+            if use == tuple(TEXTURE_SUFFIXES):
+                check_texture(path)
         except AssetError as err:
             raise fail(key_path, str(err)) from None
+        except OSError as err:
+            raise fail(key_path, f"cannot read {ref!r} ({err.strerror or err})") from None
+        checked.add((ref, use))
+        asset_paths[ref] = str(path)
 
     sections = {"static": spec.static, "robots": spec.robots, "objects": spec.objects,
                 "distractors": spec.distractors}

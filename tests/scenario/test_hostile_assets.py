@@ -1,0 +1,83 @@
+"""Asset references from a scenario stay inside their roots and within bounds: patterns cannot
+walk out of their folder, a body file is no texture, a texture must be a bounded image that
+decodes. Each refusal is one ScenarioError naming the file, line and key."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+import simgen
+from simgen.errors import ScenarioError
+
+BASE = """\
+name: hostile
+image: {width: 64, height: 48}
+categories: [thing]
+static:
+  - asset: "pybullet:plane.urdf"
+    appearance: {textures: [TEXTURE]}
+objects:
+  - {asset: ASSET, category: thing, spawn: {box: {min: [0, 0, 0.1], max: [0, 0, 0.1]}}}
+camera: {fov_deg: 50, look_at: [0, 0, 0], distance_m: 1}
+"""
+
+
+def _load(tmp_path, asset='"pybullet:cube_small.urdf"', texture='"assets:textures/wood.png"'):
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE.replace("ASSET", asset).replace("TEXTURE", texture))
+    return simgen.load_scenario(path)
+
+
+def test_the_base_scenario_loads(tmp_path):
+    assert _load(tmp_path).spec.categories == ["thing"]
+
+
+@pytest.mark.parametrize("asset", ['"pybullet:../../../../**/*.urdf"', '"/**/*.urdf"',
+                                   '"../**/*.urdf"', '"assets:../../*/*.urdf"'])
+def test_a_pattern_cannot_leave_its_folder(tmp_path, asset):
+    start = time.monotonic()
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, asset=asset)
+    assert time.monotonic() - start < 5        # refused, not run over the disk
+    assert "objects[0].asset: a pattern must be a relative path inside its folder" in str(
+        err.value)
+    assert str(err.value).startswith(f"{tmp_path / 's.yaml'}:8: ")
+
+
+def test_a_body_file_is_no_texture(tmp_path):
+    with pytest.raises(ScenarioError, match=r":6: static\[0\]\.appearance\.textures\[0\]: "
+                                            r"unsupported asset type '\.urdf'"):
+        _load(tmp_path, texture='"pybullet:plane.urdf"')
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that claims a size in its header (and holds one row of nothing)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 4)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("content, message", [
+    (_png_header(16000, 16000), "is 16000 x 16000 pixels; at most 8192 a side"),
+    (b"not an image at all", "is not a PNG or JPEG image"),
+    (_png_header(32, 32), "does not decode"),
+])
+def test_a_texture_must_be_a_bounded_image_that_decodes(tmp_path, content, message):
+    (tmp_path / "t.png").write_bytes(content)
+    with pytest.raises(ScenarioError, match=r"static\[0\]\.appearance\.textures\[0\]: texture "
+                                            r"t\.png " + message):
+        _load(tmp_path, texture='"t.png"')
+
+
+def test_a_real_texture_of_the_scenario_folder_is_fine(tmp_path):
+    cv2.imwrite(str(tmp_path / "ok.jpg"), np.full((20, 30, 3), 128, np.uint8))
+    assert _load(tmp_path, texture='"ok.jpg"').asset_paths["ok.jpg"].endswith("ok.jpg")
