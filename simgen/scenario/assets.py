@@ -110,6 +110,8 @@ def resolve_asset(ref: str, scenario_dir: Path, extra_roots: Sequence[Path] = ()
     if path.suffix.lower() not in suffixes:
         raise AssetError(f"unsupported asset type {path.suffix!r} (got {ref!r}); "
                          f"supported here: {', '.join(suffixes)}")
+    if path.suffix.lower() in BODY_SUFFIXES:
+        check_model_files(path, roots)
     return path
 
 
@@ -149,6 +151,36 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
                     int.from_bytes(data[at + 5:at + 7], "big"))
         at += 2 + length
     return None
+
+
+MAX_MODEL_BYTES = 64 * 1024**2   # a URDF or SDF is XML text
+
+
+def check_model_files(path: Path, roots: Sequence[Path]) -> None:
+    """AssetError unless every file a URDF or SDF names (meshes, textures) lies inside `roots`,
+    links followed: PyBullet would otherwise read a mesh at any absolute path, or climb out with
+    `..`. Paths resolve against the model's folder, as PyBullet resolves them."""
+    import xml.etree.ElementTree as ET
+
+    if path.stat().st_size > MAX_MODEL_BYTES:
+        raise AssetError(f"{path.name} is larger than {MAX_MODEL_BYTES} bytes")
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, ValueError) as err:
+        raise AssetError(f"{path.name} is not valid XML ({err})") from None
+    names = [el.get("filename", "") for el in root.iter() if el.get("filename")]
+    names += [(el.text or "").strip() for el in root.iter("uri")]
+    resolved_roots = [Path(r).resolve() for r in roots]
+    for name in names:
+        for scheme in ("package://", "model://", "file://"):
+            if name.startswith(scheme):
+                name = name[len(scheme):]
+        if not name:
+            continue
+        target = (path.parent / name).resolve()
+        if not any(target.is_relative_to(r) for r in resolved_roots):
+            raise AssetError(f"{path.name} names {name!r}, which resolves to {target}, outside "
+                             "the allowed asset roots")
 
 
 def urdf_joints(path: Path) -> list[tuple[str, str, float, float]]:

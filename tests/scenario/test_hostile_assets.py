@@ -81,3 +81,27 @@ def test_a_texture_must_be_a_bounded_image_that_decodes(tmp_path, content, messa
 def test_a_real_texture_of_the_scenario_folder_is_fine(tmp_path):
     cv2.imwrite(str(tmp_path / "ok.jpg"), np.full((20, 30, 3), 128, np.uint8))
     assert _load(tmp_path, texture='"ok.jpg"').asset_paths["ok.jpg"].endswith("ok.jpg")
+
+
+URDF = """<?xml version="1.0"?>
+<robot name="r"><link name="base">
+  <inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" iyz="0"/></inertial>
+  <visual><geometry><mesh filename="MESH"/></geometry></visual>
+  <collision><geometry><box size="0.1 0.1 0.1"/></geometry></collision>
+</link></robot>
+"""
+
+
+@pytest.mark.parametrize("mesh", ["/etc/hostname", "../../../../etc/hostname",
+                                  "package://../../x.obj"])
+def test_a_urdf_cannot_name_files_outside_the_roots(tmp_path, mesh):
+    (tmp_path / "r.urdf").write_text(URDF.replace("MESH", mesh))
+    with pytest.raises(ScenarioError, match=r":8: objects\[0\]\.asset: r\.urdf names .*, outside "
+                                            r"the allowed asset roots"):
+        _load(tmp_path, asset='"r.urdf"')
+
+
+def test_a_urdf_naming_its_own_mesh_is_fine(tmp_path):
+    (tmp_path / "m.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    (tmp_path / "r.urdf").write_text(URDF.replace("MESH", "m.obj"))
+    assert _load(tmp_path, asset='"r.urdf"').asset_paths["r.urdf"].endswith("r.urdf")
