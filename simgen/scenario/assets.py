@@ -121,7 +121,9 @@ def check_texture(path: Path) -> None:
     if size > MAX_TEXTURE_BYTES:
         raise AssetError(f"texture {path.name} is {size} bytes, more than {MAX_TEXTURE_BYTES}")
     data = path.read_bytes()
-    dims = _image_size(data)
+    from simgen.dataset.images import image_size
+
+    dims = image_size(data)
     if dims is None:
         raise AssetError(f"texture {path.name} is not a PNG or JPEG image")
     if max(dims) > MAX_TEXTURE_SIDE_PX or min(dims) < 1:
@@ -132,25 +134,6 @@ def check_texture(path: Path) -> None:
 
     if cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is None:
         raise AssetError(f"texture {path.name} does not decode")
-
-
-def _image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header, without decoding; None if neither."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data[:2] != b"\xff\xd8":
-        return None
-    at = 2
-    while at + 9 < len(data):
-        if data[at] != 0xFF:
-            return None
-        marker, length = data[at + 1], int.from_bytes(data[at + 2:at + 4], "big")
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                      0xCF):
-            return (int.from_bytes(data[at + 7:at + 9], "big"),
-                    int.from_bytes(data[at + 5:at + 7], "big"))
-        at += 2 + length
-    return None
 
 
 MAX_MODEL_BYTES = 64 * 1024**2   # a URDF or SDF is XML text

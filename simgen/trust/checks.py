@@ -7,6 +7,7 @@ neither verify module imports the other's privates."""
 from __future__ import annotations
 
 import hashlib
+import stat
 import json
 import os
 from dataclasses import dataclass, field
@@ -15,13 +16,17 @@ from typing import Any, Iterable, Sequence
 
 from simgen.dataset import layout
 from simgen.dataset.layout import MANIFEST, STATE_DIR, scenario_sha256
-from simgen.dataset.reader import StoredImage
+from simgen.dataset.images import image_size
+from simgen.dataset.reader import StoredImage, inside
+from simgen.errors import SimgenError
 from simgen.trust.regen import RegenResult
 
 PROVENANCE_KEYS = ("scenario", "scenario_sha256", "seed", "scene_index", "view_index", "split",
                    "renderer", "scene", "physics")
 COCO_KEYS = ("info", "licenses", "images", "annotations", "categories")
 PRINT_LIMIT = 20
+MAX_FILE_BYTES = 1024**3          # no file of a dataset is read beyond this
+MAX_DECODE_PIXELS = 100_000_000   # nor an image decoded beyond this (from its header)
 
 
 @dataclass(frozen=True)
@@ -226,9 +231,17 @@ class Checker:
         for rel, (sha256, size, _) in zip(todo, self._map(self._read, todo)):
             if sha256 is not None:
                 self._check_hash(rel, sha256, size, files)
-        for path in sorted(self.out.rglob("*")):
+            else:
+                self.fail("manifest", rel, "cannot be read: not a regular file inside the "
+                          f"dataset, or larger than {MAX_FILE_BYTES} bytes")
+        for path in _walk(self.out):
             rel = path.relative_to(self.out).as_posix()
-            if rel == MANIFEST or rel.split("/")[0] in self.ignored or path.is_dir():
+            if rel.split("/")[0] in self.ignored:
+                continue
+            if path.is_symlink():   # simgen writes regular files and folders, never links
+                self.fail("manifest", rel, "is a link; a dataset holds regular files only")
+                continue
+            if rel == MANIFEST or path.is_dir():
                 continue
             if rel not in files:
                 self.fail("manifest", rel, f"on disk but not listed in {MANIFEST}")
@@ -448,17 +461,26 @@ class Checker:
               decode: bool = False) -> tuple[str | None, int, tuple[int, ...] | None]:
         """(sha256, size, decoded shape or None) of a file, read once; sha256 None if unreadable.
         Only these facts leave the thread, never the bytes: memory stays flat."""
+        # Only a regular file inside the dataset, of bounded size, is read (a link to /dev/zero
+        # or a FIFO would fill memory or hang); it counts as missing otherwise.
         try:
-            data = (self.out / rel).read_bytes()
-        except OSError:
+            path = inside(self.out, rel, "file")
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
+                return None, 0, None
+            data = path.read_bytes()
+        except (OSError, SimgenError):
             return None, 0, None
         shape = None
         if decode:
             import cv2
             import numpy as np
 
-            decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-            shape = None if decoded is None else decoded.shape
+            dims = image_size(data)
+            # The header's size first: a 30000 x 30000 PNG is refused, not decoded.
+            if dims is not None and dims[0] * dims[1] <= MAX_DECODE_PIXELS:
+                decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+                shape = None if decoded is None else decoded.shape
         return _sha256(data), len(data), shape
 
     def _read_and_decode(self, rel: str) -> tuple[str | None, int, tuple[int, ...] | None]:
@@ -586,6 +608,14 @@ class Checker:
             if ann.get("area") != area:
                 self.fail("geometry", rel, f"area {short(ann.get('area'))} is not the mask's "
                           f"pixel count {area}", ann.get("image_id"), ann.get("id"))
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every entry under `root`, sorted, links listed but never followed."""
+    found = []
+    for folder, dirs, names in os.walk(root, followlinks=False):
+        found += [Path(folder) / name for name in dirs + names]
+    return sorted(found)
 
 
 def rle_totals(counts: Sequence[str]) -> Any:

@@ -329,3 +329,26 @@ def test_rle_totals_of_large_and_malformed_strings():
     short = mask_utils.frPyObjects({"size": [4, 5], "counts": [3, 2]}, 4, 5)["counts"].decode()
     assert rle_totals([good, "", short, "o", "52\x0020003", "héllo", good]).tolist() == [
         480 * 640, 0, 5, -1, -1, -1, 480 * 640]
+
+
+def test_links_devices_and_fifos_are_reported_not_read(fresh, tmp_path):
+    """An image replaced by a link to /dev/zero, a FIFO, a linked folder: verify reports each
+    in seconds, reading none of them (it grew to 2.9 GB, or hung)."""
+    import os
+    import time
+
+    ds = copy_dataset(fresh, tmp_path / "ds")
+    zero = ds / "images/train/000000001.png"
+    zero.unlink()
+    zero.symlink_to("/dev/zero")
+    fifo = ds / "images/train/000000002.png"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    (ds / "images/linked").symlink_to(tmp_path)
+    start = time.monotonic()
+    report = verify(ds)
+    assert time.monotonic() - start < 60
+    text = "\n".join(str(p) for p in report.problems)
+    assert not report.ok
+    assert "images/train/000000001.png" in text and "images/train/000000002.png" in text
+    assert any(p.file == "images/linked" and "is a link" in p.message for p in report.problems)
