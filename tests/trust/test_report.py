@@ -412,3 +412,19 @@ def test_importing_the_cli_and_loader_stays_light():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, cwd=REPO)
     assert proc.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("file_name", ["/etc/hostname", "../../../../etc/hostname"])
+def test_report_never_embeds_a_file_from_outside_the_dataset(tmp_path, file_name):
+    """A COCO file naming a system file as an image: refused with one line (report embedded
+    it into the HTML before)."""
+    from tests.conftest import write_real
+
+    real = write_real(tmp_path / "real")
+    coco_path = next(real.glob("*.json"))
+    coco = json.loads(coco_path.read_text())
+    coco["images"][0]["file_name"] = file_name
+    coco_path.write_text(json.dumps(coco))
+    with pytest.raises(SimgenError, match="not a relative path inside"):
+        write_report(real, tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
