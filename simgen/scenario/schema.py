@@ -22,7 +22,10 @@ UnitDist = dist("float", ge=0.0, le=1.0)
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: NaN and inf are refused in every float field (they passed `check` and
+    # failed mid-run with tracebacks).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class ImageSpec(_Model):
