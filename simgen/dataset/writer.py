@@ -114,14 +114,52 @@ def write_run_state(out: Path, state: dict[str, Any]) -> None:
 
 
 def read_run_state(out: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((out / RUN_STATE).read_bytes())
-    except FileNotFoundError:
+    """The run state, None when there is none; SimgenError when it is not one."""
+    from simgen.dataset.reader import read_json
+
+    path = out / RUN_STATE
+    if not path.exists() and not path.is_symlink():
         return None
+    state = read_json(path, "run state", max_bytes=1 << 20)
+    if not isinstance(state, dict):
+        raise SimgenError(f"{path}: not a simgen run state")
+    return state
 
 
 def committed_scenes(out: Path) -> set[int]:
     return {int(p.stem) for p in (out / SCENES_DIR).glob("*.json")} if (out / SCENES_DIR).is_dir() else set()
+
+
+def verified_committed_scenes(out: Path) -> set[int]:
+    """The committed scenes a resume may keep: a record that parses, has the shape commit_scene
+    writes, and whose files are all there with the hashes recorded at commit. Any other record
+    is removed, so its scene is made again (a truncated or edited record, a replaced image, a
+    run from before records kept hashes). This guards against damage, not against someone
+    who recomputes the hashes: nothing without a key can."""
+    from simgen.dataset.reader import inside, read_json
+
+    kept = set()
+    folder = out / SCENES_DIR
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            index = int(path.stem)
+            record = read_json(path, "scene record", max_bytes=1 << 30)
+            files = record["files"] if isinstance(record, dict) else None
+            claimed = record.pop("record_sha256", None) if isinstance(record, dict) else None
+            whole = (claimed == hashlib.sha256(dumps(record)).hexdigest()
+                     and isinstance(files, dict)
+                     and (isinstance(record.get("failed"), dict)
+                          or (record.get("scene_index") == index
+                              and isinstance(record.get("images"), list)))
+                     and all(isinstance(sha, str) and inside(out, rel, "file").is_file()
+                             and sha256_file(out / rel) == sha for rel, sha in files.items()))
+        except (SimgenError, ValueError, KeyError, OSError):
+            whole = False
+        if whole:
+            kept.add(index)
+        else:
+            path.unlink()
+    return kept
 
 
 def remove_partial_files(out: Path) -> None:
@@ -150,12 +188,18 @@ def commit_scene(out: Path, scene_index: int, files: Iterable[tuple[str, bytes]]
     holding the new names are synced after: after a power loss a record on disk still means the
     whole scene is there. (fsync costs about 0.4 ms per 250 kB image here.)"""
     folders = set()
+    hashes = {}
     for rel, data in files:
         write_atomic(out / rel, data, durable=True)
         folders.add((out / rel).parent)
+        hashes[rel] = hashlib.sha256(data).hexdigest()
     _sync_folders(folders)
     record_path = out / SCENES_DIR / f"{scene_index:06d}.json"
-    write_atomic(record_path, dumps(record), durable=True)
+    # The files' hashes and the record's own, so that a resume can tell the scene is still
+    # whole (see verified_committed_scenes); finalize reads only the images.
+    whole = {**record, "files": hashes}
+    whole["record_sha256"] = hashlib.sha256(dumps(whole)).hexdigest()
+    write_atomic(record_path, dumps(whole), durable=True)
     _sync_folders({record_path.parent})
 
 

@@ -118,10 +118,11 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         if resume:
             _check_resumable(out, run_state)
             ds.remove_partial_files(out)
+            done = ds.verified_committed_scenes(out)
         else:
             ds.prepare_output(out, overwrite)
             ds.write_run_state(out, run_state)
-        done = ds.committed_scenes(out)
+            done = set()
         todo = [(scene, items) for scene, items in plan if scene not in done]
         bar = _progress(sum(len(v) for _, v in plan), progress)
         bar.update(sum(len(v) for s, v in plan if s in done))
@@ -157,6 +158,10 @@ def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
     started = ds.read_run_state(out)
     if started is None:
         raise SimgenError(f"{out}: nothing to resume (no {layout.RUN_STATE}); run without --resume")
+    missing = [key for key in run_state if key not in started]
+    if missing:   # a damaged run state must not skip the checks
+        raise SimgenError(f"{out}: cannot resume: {layout.RUN_STATE} lacks {missing[0]!r}; "
+                          "start again without --resume (with --overwrite)")
     for key, value in run_state.items():
         if key in started and started[key] != value:
             raise SimgenError(f"{out}: cannot resume: {key} was {started[key]!r} when the run "

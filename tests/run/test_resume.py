@@ -151,3 +151,54 @@ def test_resume_after_a_kill_in_the_merge_leaves_a_dataset_verify_passes(tmp_pat
     assert not list(out.rglob(".*.tmp-*"))
     assert dataset_files(out, run_state=False) == clean
     assert verify(out).ok
+
+
+def _interrupted_copy(source, target):
+    """A finished small run turned back into an interrupted one (no COCO files, no manifest)."""
+    import shutil
+
+    shutil.copytree(source, target)
+    (target / "manifest.json").unlink()
+    shutil.rmtree(target / "annotations")
+    return target
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("small") / "ds"
+    assert _simgen(*ARGS[:2], "12", *ARGS[3:], "-o", str(out)).returncode == 0
+    return out
+
+
+@pytest.mark.parametrize("damage", ["truncated record", "not json", "annotations removed",
+                                    "image replaced"])
+def test_resume_remakes_a_committed_scene_that_is_not_whole(small_run, tmp_path, damage):
+    out = _interrupted_copy(small_run, tmp_path / "run")
+    record = out / ".simgen/scenes/000001.json"
+    data = json.loads(record.read_bytes())
+    if damage == "truncated record":
+        record.write_bytes(record.read_bytes()[:40])
+    elif damage == "not json":
+        record.write_bytes(b"\x00\x01 nothing")
+    elif damage == "annotations removed":
+        item = next(i for i in data["images"] if i["annotations"])
+        item["annotations"] = []
+        record.write_bytes(json.dumps(data).encode())
+    else:
+        image = out / next(iter(data["files"]))
+        other = out / "images" / image.parent.name / sorted(
+            p.name for p in image.parent.iterdir() if p != image)[0]
+        image.write_bytes(other.read_bytes())   # another valid PNG
+    resumed = _simgen(*ARGS[:2], "12", *ARGS[3:], "-o", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert dataset_files(out, run_state=False) == dataset_files(small_run, run_state=False)
+
+
+@pytest.mark.parametrize("state", [b"{}", b"[1, 2]", b"not json"])
+def test_resume_refuses_a_damaged_run_state_with_one_line(small_run, tmp_path, state):
+    out = _interrupted_copy(small_run, tmp_path / "run")
+    (out / ".simgen/run.json").write_bytes(state)
+    resumed = _simgen(*ARGS[:2], "12", *ARGS[3:], "-o", str(out), "--resume")
+    assert resumed.returncode == 2
+    assert "Traceback" not in resumed.stderr and len(resumed.stderr.strip().splitlines()) == 1
+    assert "run.json" in resumed.stderr
