@@ -215,6 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# An error line echoes what it names (a key, a value, a path); a hostile input can make that
+# anything, a million characters say: one line stays readable.
+MAX_ERROR_CHARS = 1000
+
+
+def _capped(message: str) -> str:
+    message = " ".join(message.splitlines())
+    if len(message) <= MAX_ERROR_CHARS:
+        return message
+    half = MAX_ERROR_CHARS // 2
+    return f"{message[:half]} ... ({len(message) - 2 * half} characters left out) ... {message[-half:]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -236,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _mix(args)
         return _generate(args)
     except SimgenError as err:
-        print(f"simgen: error: {err}", file=sys.stderr)
+        print(f"simgen: error: {_capped(str(err))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         if args.command == "preview":

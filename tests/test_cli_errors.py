@@ -357,3 +357,11 @@ def test_check_bad_file_from_repo_root(tmp_path: Path) -> None:
     bad.write_text("name: x\nname: y\n")
     line = _one_error_line(_simgen(["check", str(bad)], REPO))
     assert line == f"{PREFIX}{bad}:2: name: duplicate key (first given on line 1)"
+
+
+def test_an_error_line_stays_short_whatever_it_echoes(tmp_path: Path) -> None:
+    (tmp_path / "scn.yaml").write_text(_replace("    category: mug",
+                                                "    category: " + "m" * 1_000_000))
+    line = _one_error_line(_simgen(["check", "scn.yaml"], tmp_path))
+    assert len(line) < 1200 and "characters left out" in line
+    assert line.startswith(PREFIX + "scn.yaml:10: objects[0].category: unknown category")
