@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 from simgen.errors import SimgenError
 from simgen.dataset.layout import MANIFEST, split_of
-from simgen.dataset.reader import inside, read_json
+from simgen.dataset.reader import MAX_DECODE_PIXELS, inside, read_json
 
 _SPLIT_ORDER = ("train", "val", "test")
 _PROBE_IMAGES = 16       # file names tried per candidate folder when looking for the images
@@ -253,12 +253,24 @@ def _load_json(path: Path) -> dict[str, Any]:
                     and image["width"] > 0 and image["height"] > 0):
                 raise SimgenError(f"{path}: image {image['id']}: width and height must be "
                                   "numbers > 0")
+            if image["width"] * image["height"] > MAX_DECODE_PIXELS:
+                raise SimgenError(f"{path}: image {image['id']}: {image['width']} x "
+                                  f"{image['height']} pixels, more than the "
+                                  f"{MAX_DECODE_PIXELS} allowed")
         for ann in data["annotations"]:
             ann["image_id"], ann["category_id"]
             bbox = ann["bbox"]
             if not (isinstance(bbox, list) and len(bbox) == 4 and all(map(_number, bbox))):
                 raise SimgenError(f"{path}: annotation {ann.get('id')}: bbox must be 4 numbers "
                                   "[x, y, w, h]")
+            seg = ann.get("segmentation")
+            if isinstance(seg, dict):   # an RLE decodes to its size: bounded like images
+                size = seg.get("size")
+                if not (isinstance(size, list) and len(size) == 2 and all(map(_number, size))
+                        and 0 < size[0] * size[1] <= MAX_DECODE_PIXELS):
+                    raise SimgenError(f"{path}: annotation {ann.get('id')}: RLE size must be "
+                                      f"[height, width] of at most {MAX_DECODE_PIXELS} pixels "
+                                      f"(got {str(size)[:40]})")
         for cat in data["categories"]:
             cat["id"], cat["name"]
     except (KeyError, TypeError) as err:

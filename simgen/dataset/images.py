@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from simgen.dataset.reader import MAX_DECODE_PIXELS
 
 FORMATS = ("png", "jpg")
 # zlib level 1 and one PNG row filter (Sub) for every row: libpng's default tries all five
@@ -104,3 +107,26 @@ def image_size(data: bytes) -> tuple[int, int] | None:
                     int.from_bytes(data[at + 5:at + 7], "big"))
         at += 2 + length
     return None
+
+
+MAX_IMAGE_FILE_BYTES = 1024**3
+
+
+def read_image(path: Path, flag: int) -> np.ndarray | None:
+    """cv2.imdecode of the file at `path` with `flag`, or None when it is not a regular file
+    within MAX_IMAGE_FILE_BYTES, its header's size exceeds MAX_DECODE_PIXELS, or it does not
+    decode. Bounded: a link to /dev/zero, a FIFO or a huge image is refused, not read."""
+    import os
+    import stat
+
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_IMAGE_FILE_BYTES:
+            return None
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    dims = image_size(data)
+    if dims is None or dims[0] * dims[1] > MAX_DECODE_PIXELS:
+        return None
+    return cv2.imdecode(np.frombuffer(data, np.uint8), flag)

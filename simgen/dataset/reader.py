@@ -21,6 +21,9 @@ from simgen.errors import SimgenError
 
 # The largest JSON file read (COCO files of large datasets run to hundreds of MB).
 MAX_JSON_BYTES = 2 * 1024**3
+# The largest image (or RLE mask) decoded from a dataset simgen is handed, checked from its
+# header or declared size before decoding: a 30000 x 30000 PNG took ~3 GB.
+MAX_DECODE_PIXELS = 100_000_000
 
 
 def read_json(path: Path, what: str, max_bytes: int = MAX_JSON_BYTES) -> Any:

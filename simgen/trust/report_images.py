@@ -17,6 +17,7 @@ from simgen.dataset.coco_source import CocoSource
 from simgen.errors import SimgenError
 from simgen.viz.preview import contact_sheet, draw_labels
 from simgen.trust.report_stats import decode_flag
+from simgen.dataset.images import read_image
 
 THUMB_SIDE_PX = 256       # longest side of a contact-sheet tile (never enlarged)
 PAIR_SIDE_PX = 160        # longest side of a near-duplicate thumbnail
@@ -26,7 +27,7 @@ def read_rgb(path: Path, width: float, height: float, max_side: int) -> np.ndarr
     """The image at `path` as RGB uint8, shrunk to at most `max_side` px on its longer side."""
     import cv2
 
-    bgr = cv2.imread(str(path), decode_flag(width, height))
+    bgr = read_image(path, decode_flag(width, height))
     if bgr is None:
         raise SimgenError(f"{path}: cannot read the image")
     h, w = bgr.shape[:2]
@@ -113,7 +114,7 @@ def pair_sheet(pairs: list[tuple[Path, Path]]) -> np.ndarray | None:
     tiles = []
     for first, second in pairs:
         for path in (first, second):
-            bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            bgr = read_image(path, cv2.IMREAD_COLOR)
             if bgr is None:
                 raise SimgenError(f"{path}: cannot read the image")
             h, w = bgr.shape[:2]

@@ -20,6 +20,7 @@ import numpy as np
 
 from simgen.dataset.coco_source import CocoSource
 from simgen.errors import SimgenError
+from simgen.dataset.images import read_image
 
 HASH_BITS = 64
 COCO_SMALL_PX2, COCO_MEDIUM_PX2 = 32 ** 2, 96 ** 2     # COCO's small / medium / large areas
@@ -208,8 +209,6 @@ def image_facts(bgr: np.ndarray) -> tuple[float, float, float, tuple[float, floa
 
 def pixel_stats(source: CocoSource, indexes: list[int]) -> PixelStats:
     """Pixel statistics of the images at `indexes` (see `sample_images`)."""
-    import cv2
-
     wanted = set(indexes)
     chosen = [(f"{split.name}/{image['file_name']}", split.image_path(image),
                decode_flag(image["width"], image["height"]))
@@ -217,7 +216,7 @@ def pixel_stats(source: CocoSource, indexes: list[int]) -> PixelStats:
 
     def facts(item: tuple[str, Path, int]) -> Any:
         _, path, flag = item
-        bgr = cv2.imread(str(path), flag)
+        bgr = read_image(path, flag)
         if bgr is None:
             raise SimgenError(f"{path}: cannot read the image")
         return image_facts(bgr)

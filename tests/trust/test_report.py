@@ -428,3 +428,49 @@ def test_report_never_embeds_a_file_from_outside_the_dataset(tmp_path, file_name
     with pytest.raises(SimgenError, match="not a relative path inside"):
         write_report(real, tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda coco: coco["images"][0].update(width=1_000_000_000_000),
+     "pixels, more than the 100000000 allowed"),
+    (lambda coco: coco["annotations"][0].update(
+        segmentation={"size": [100_000, 100_000], "counts": "0"}), "RLE size must be"),
+])
+def test_report_refuses_sizes_it_could_not_hold(tmp_path, edit, message):
+    """A declared width of 1e12 (a segfault before) or an RLE of 1e5 x 1e5 (gigabytes):
+    refused with one line before anything is decoded."""
+    from tests.conftest import write_real
+
+    real = write_real(tmp_path / "real")
+    coco_path = next(real.glob("*.json"))
+    coco = json.loads(coco_path.read_text())
+    edit(coco)
+    coco_path.write_text(json.dumps(coco))
+    with pytest.raises(SimgenError, match=message):
+        write_report(real, tmp_path / "r.html")
+
+
+def test_report_does_not_decode_an_image_larger_than_its_header_allows(tmp_path):
+    """A valid 12000 x 12000 PNG (144 M pixels, 432 MB decoded) listed as a small image:
+    refused from its header, never decoded."""
+    import struct
+    import zlib
+
+    from tests.conftest import write_real
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    side = 12000
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (1 + 3 * side)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    real = write_real(tmp_path / "real")
+    coco = json.loads(next(real.glob("*.json")).read_text())
+    big = real / "imgs" / coco["images"][1]["file_name"]      # b.png
+    big.write_bytes(b"\x89PNG\r\n\x1a\n"
+                    + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+                    + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    with pytest.raises(SimgenError, match="cannot read the image"):
+        write_report(real, tmp_path / "r.html")
