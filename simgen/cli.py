@@ -264,6 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("simgen: interrupted; the scenes already finished are kept. To go on:\n"
                   f"  simgen {again} --resume", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`simgen check x | head -1`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _info() -> int:

@@ -125,8 +125,7 @@ BAD_SCENARIOS = {
         "scn.yaml:12: objects[0].count: duplicate key (first given on line 11)"),
     "wrong_type": (
         _replace("  width: 64", "  width: abc"),
-        "scn.yaml:3: image.width: input should be a valid integer, unable to parse string as an "
-        "integer (got 'abc')"),
+        "scn.yaml:3: image.width: input should be a valid integer (got 'abc')"),
     "python_tag": (
         _replace("name: cli", 'name: !!python/object/apply:os.system ["touch pwned"]'),
         "scn.yaml:1: name: tag '!!python/object/apply:os.system' is not allowed "

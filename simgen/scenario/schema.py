@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from simgen.scenario.distributions import Uniform, dist
 from simgen.scenario.spatial import direction as direction_dist, rotation, vector
@@ -21,6 +21,11 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 UnitDist = dist("float", ge=0.0, le=1.0)
 
 
+# Where a whole number is meant, only one is taken: `views_per_scene: yes`, "160" and 4.0 were
+# read as 1, 160 and 4 before.
+StrictInt = Annotated[int, Strict()]
+
+
 class _Model(BaseModel):
     # allow_inf_nan=False: NaN and inf are refused in every float field (they passed `check` and
     # failed mid-run with tracebacks).
@@ -29,8 +34,8 @@ class _Model(BaseModel):
 
 
 class ImageSpec(_Model):
-    width: int = Field(ge=16, le=8192)
-    height: int = Field(ge=16, le=8192)
+    width: StrictInt = Field(ge=16, le=8192)
+    height: StrictInt = Field(ge=16, le=8192)
 
 
 class SplitSpec(_Model):
@@ -220,13 +225,13 @@ class LightSpec(_Model):
 class SettleSpec(_Model):
     """Stepping stops when every labeled body is slower than the threshold, or at max_steps."""
 
-    max_steps: int = Field(default=600, ge=0, le=100_000)
+    max_steps: StrictInt = Field(default=600, ge=0, le=100_000)
     velocity_threshold: float = Field(default=0.01, gt=0.0)  # m/s and rad/s
     timestep_s: float = Field(default=1.0 / 240.0, gt=0.0, le=0.1)
 
 
 class LabelSpec(_Model):
-    min_pixels: int = Field(default=20, ge=1)
+    min_pixels: StrictInt = Field(default=20, ge=1)
     # Objects seen less than this fraction of themselves (occlusion) are left out.
     min_visibility: Probability = 0.0
     # exact: render each visible object alone (on a canvas enlarged to catch what leaves the
@@ -248,7 +253,7 @@ class AugmentSpec(_Model):
     load; stored (and hashed) in its canonical serialized form."""
 
     pipeline: Union[list, dict]
-    augmentations_per_view: int = Field(default=1, ge=1, le=64)   # augmented images per render
+    augmentations_per_view: StrictInt = Field(default=1, ge=1, le=64)   # augmented images per render
 
     @field_validator("pipeline")
     @classmethod
@@ -262,7 +267,7 @@ class PlacementSpec(_Model):
     """Collision-free placement: candidate poses tried per object (and per robot) before
     giving up; a bounded number, so an impossible scene fails fast instead of hanging."""
 
-    max_tries: int = Field(default=20, ge=1, le=1000)
+    max_tries: StrictInt = Field(default=20, ge=1, le=1000)
 
 
 class ScenarioSpec(_Model):
@@ -274,7 +279,7 @@ class ScenarioSpec(_Model):
     # (seed, scene index).
     sampling: Literal["random", "sobol", "halton"] = "random"
     image: ImageSpec
-    views_per_scene: int = Field(default=1, ge=1, le=256)
+    views_per_scene: StrictInt = Field(default=1, ge=1, le=256)
     splits: SplitSpec = SplitSpec()
     categories: list[str] = Field(min_length=1)
     static: list[StaticSpec] = []

@@ -1,4 +1,5 @@
-"""NaN and infinities are refused at load in every number a scenario holds, with one line
+"""NaN and infinities are refused at load in every number a scenario holds, and a whole number
+is taken only as one; each refusal is one line
 naming the file, line and key (they passed `check` and failed mid-run with tracebacks)."""
 
 from __future__ import annotations
@@ -35,3 +36,17 @@ def test_non_finite_numbers_are_refused_at_load(tmp_path, setting, key):
         simgen.load_scenario(path, [setting])
     assert err.value.key_path.startswith(key), str(err.value)
     assert "finite" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("setting", ["views_per_scene=yes", "views_per_scene='4'",
+                                     "views_per_scene=4.0", "image.width='160'",
+                                     "placement.max_tries=2.5"])
+def test_a_whole_number_is_taken_only_as_one(tmp_path, setting):
+    """`yes`, "160" and 4.0 were read as 1, 160 and 4 where a whole number is meant."""
+    path = tmp_path / "s.yaml"
+    path.write_text(BASE)
+    with pytest.raises(ScenarioError, match="input should be a valid integer"):
+        simgen.load_scenario(path, [setting])
+    key, _, value = setting.partition("=")
+    if value in ("4.0",):
+        assert simgen.load_scenario(path, [f"{key}=4"]).spec.views_per_scene == 4
