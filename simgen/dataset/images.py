@@ -112,21 +112,31 @@ def image_size(data: bytes) -> tuple[int, int] | None:
 MAX_IMAGE_FILE_BYTES = 1024**3
 
 
-def read_image(path: Path, flag: int) -> np.ndarray | None:
-    """cv2.imdecode of the file at `path` with `flag`, or None when it is not a regular file
-    within MAX_IMAGE_FILE_BYTES, its header's size exceeds MAX_DECODE_PIXELS, or it does not
-    decode. Bounded: a link to /dev/zero, a FIFO or a huge image is refused, not read."""
+def read_bounded(path: Path, max_bytes: int = MAX_IMAGE_FILE_BYTES) -> bytes | None:
+    """The bytes of `path`, or None unless it is a regular file of at most `max_bytes`: a link
+    to /dev/zero or a FIFO is refused, not read or waited on."""
     import os
     import stat
 
     try:
         info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_IMAGE_FILE_BYTES:
+        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
             return None
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError:
         return None
+
+
+def decode_bounded(data: bytes, flag: int) -> np.ndarray | None:
+    """cv2.imdecode of `data`, or None when its PNG/JPEG header is missing or says more than
+    MAX_DECODE_PIXELS (a 30000 x 30000 PNG is refused from its header, never decoded)."""
     dims = image_size(data)
     if dims is None or dims[0] * dims[1] > MAX_DECODE_PIXELS:
         return None
     return cv2.imdecode(np.frombuffer(data, np.uint8), flag)
+
+
+def read_image(path: Path, flag: int) -> np.ndarray | None:
+    """The image at `path` decoded with `flag`, or None (see read_bounded, decode_bounded)."""
+    data = read_bounded(path)
+    return None if data is None else decode_bounded(data, flag)

@@ -7,16 +7,17 @@ neither verify module imports the other's privates."""
 from __future__ import annotations
 
 import hashlib
-import stat
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Sequence
 
+import cv2
+
 from simgen.dataset import layout
 from simgen.dataset.layout import MANIFEST, STATE_DIR, scenario_sha256
-from simgen.dataset.images import image_size
+from simgen.dataset.images import decode_bounded, read_bounded
 from simgen.dataset.reader import StoredImage, inside
 from simgen.errors import SimgenError
 from simgen.trust.regen import RegenResult
@@ -26,7 +27,6 @@ PROVENANCE_KEYS = ("scenario", "scenario_sha256", "seed", "scene_index", "view_i
 COCO_KEYS = ("info", "licenses", "images", "annotations", "categories")
 PRINT_LIMIT = 20
 MAX_FILE_BYTES = 1024**3          # no file of a dataset is read beyond this
-MAX_DECODE_PIXELS = 100_000_000   # nor an image decoded beyond this (from its header)
 
 
 @dataclass(frozen=True)
@@ -461,26 +461,18 @@ class Checker:
               decode: bool = False) -> tuple[str | None, int, tuple[int, ...] | None]:
         """(sha256, size, decoded shape or None) of a file, read once; sha256 None if unreadable.
         Only these facts leave the thread, never the bytes: memory stays flat."""
-        # Only a regular file inside the dataset, of bounded size, is read (a link to /dev/zero
-        # or a FIFO would fill memory or hang); it counts as missing otherwise.
+        # Only a regular file inside the dataset, of bounded size, is read; it counts as
+        # missing otherwise.
         try:
-            path = inside(self.out, rel, "file")
-            info = os.stat(path)
-            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-                return None, 0, None
-            data = path.read_bytes()
-        except (OSError, SimgenError):
+            data = read_bounded(inside(self.out, rel, "file"), MAX_FILE_BYTES)
+        except SimgenError:
+            data = None
+        if data is None:
             return None, 0, None
         shape = None
         if decode:
-            import cv2
-            import numpy as np
-
-            dims = image_size(data)
-            # The header's size first: a 30000 x 30000 PNG is refused, not decoded.
-            if dims is not None and dims[0] * dims[1] <= MAX_DECODE_PIXELS:
-                decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-                shape = None if decoded is None else decoded.shape
+            decoded = decode_bounded(data, cv2.IMREAD_UNCHANGED)
+            shape = None if decoded is None else decoded.shape
         return _sha256(data), len(data), shape
 
     def _read_and_decode(self, rel: str) -> tuple[str | None, int, tuple[int, ...] | None]:

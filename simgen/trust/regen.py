@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from simgen.dataset.layout import MANIFEST, SIDE_FILES, image_path
+from simgen.dataset.layout import MANIFEST, SIDE_FILES, image_path, scenario_sha256
 from simgen.dataset.reader import StoredImage, inside, read_manifest, read_stored
 from simgen.errors import SimgenError
 
@@ -132,31 +132,34 @@ def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = N
     # Named for messages: an asset that no longer resolves reads
     # "manifest.json: scenario tabletop.yaml: objects[0].asset: asset not found: ...".
     name = f"{MANIFEST}: scenario {recorded.get('file') or recorded.get('name')}"
-    if scenario_dir is not None:
-        base_dir = Path(scenario_dir)
-        proven = _holds_the_scenario(base_dir, recorded) is None
-    else:
-        base_dir = Path(str(recorded.get("dir") or "."))
-        why = _holds_the_scenario(base_dir, recorded)
-        if why is not None:
-            raise SimgenError(f"{MANIFEST}: the scenario folder it records ({base_dir}) cannot be "
-                              f"used: {why}; pass --scenario-dir DIR, the folder the scenario's "
-                              "relative assets are in")
-        proven = True
-    roots = (recorded.get("asset_roots") or ()) if proven else ()
+    base_dir = Path(scenario_dir if scenario_dir is not None else str(recorded.get("dir") or "."))
+    proof = _holds_the_scenario(base_dir, recorded)
+    if not isinstance(proof, str):
+        # The scenario file itself, loaded, is the recorded scenario; the recorded resolved
+        # form must still hash to it (an edit there is a tampered manifest).
+        _check_hash(scenario_sha256(recorded["resolved"]), proof.sha256)
+        return proof
+    if scenario_dir is None:
+        raise SimgenError(f"{MANIFEST}: the scenario folder it records ({base_dir}) cannot be "
+                          f"used: {proof}; pass --scenario-dir DIR, the folder the scenario's "
+                          "relative assets are in")
+    # The user's folder, without the manifest's own asset roots.
     scenario = load_resolved(recorded["resolved"], base_dir, name,
-                             recorded.get("file_sha256", ""), recorded.get("overrides") or (),
-                             roots)
-    if scenario.sha256 != recorded.get("sha256"):
-        raise SimgenError(f"{MANIFEST}: scenario.resolved hashes to {scenario.sha256[:12]}, "
-                          f"not the recorded scenario.sha256 {str(recorded.get('sha256'))[:12]} "
-                          "(the manifest was edited, or this simgen resolves it differently)")
+                             recorded.get("file_sha256", ""), recorded.get("overrides") or (), ())
+    _check_hash(scenario.sha256, recorded.get("sha256"))
     return scenario
 
 
-def _holds_the_scenario(folder: Path, recorded: Mapping[str, Any]) -> str | None:
-    """None when `folder` holds the recorded scenario file and it loads, with the recorded
-    overrides and asset roots, to the recorded scenario; else why not."""
+def _check_hash(resolved_sha256: str, recorded_sha256: Any) -> None:
+    if resolved_sha256 != recorded_sha256:
+        raise SimgenError(f"{MANIFEST}: scenario.resolved hashes to {resolved_sha256[:12]}, "
+                          f"not the recorded scenario.sha256 {str(recorded_sha256)[:12]} "
+                          "(the manifest was edited, or this simgen resolves it differently)")
+
+
+def _holds_the_scenario(folder: Path, recorded: Mapping[str, Any]) -> Any:
+    """The Scenario of the recorded scenario file in `folder`, loaded with the recorded
+    overrides and asset roots, when it is the recorded scenario; else why not (a str)."""
     from simgen.scenario import load
 
     file = str(recorded.get("file") or "")
@@ -172,7 +175,7 @@ def _holds_the_scenario(folder: Path, recorded: Mapping[str, Any]) -> str | None
         return f"its {file} does not load ({str(err)[:200]})"
     if loaded.sha256 != recorded.get("sha256"):
         return f"its {file} is another scenario now"
-    return None
+    return loaded
 
 
 def environment_notes(manifest: Mapping[str, Any]) -> list[str]:
