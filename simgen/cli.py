@@ -269,6 +269,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as err:
+        # Last resort: the commands turn the I/O failures they expect into SimgenErrors with
+        # their context; one the file system springs elsewhere still gets one line, not a
+        # traceback.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"simgen: error: {_capped(where + (err.strerror or str(err)))}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _info() -> int:

@@ -155,6 +155,30 @@ BAD_SCENARIOS = {
     "huge_integer": (
         _replace("    count: {randint: [1, 2]}", "    count: 1" + "0" * 400),
         "scn.yaml:11: objects[0].count: "),
+    "deep_nesting": (
+        _replace("  width: 64", "  width: " + "[" * 5000 + "]" * 5000),
+        "scn.yaml: invalid YAML: nested more than 50 levels deep"),
+    "deep_nesting_parsed": (   # shallow enough for PyYAML's parser, too deep for a scenario
+        _replace("  width: 64", "  width: " + "[" * 60 + "]" * 60),
+        "scn.yaml:3: image.width[0]...: nested more than 50 levels deep"),
+    "recursive_alias": (
+        "x: &a [*a]\n" + BASE,
+        "scn.yaml:1: x[0][0]...: nested more than 50 levels deep (or an alias that contains "
+        "itself)"),
+    "integer_of_5000_digits": (
+        _replace("  width: 64", "  width: " + "9" * 5000),
+        "scn.yaml:3: image.width: not a usable value (Exceeds the limit (4300 digits)"),
+    "nul_in_asset_path": (
+        _replace('"pybullet:objects/mug.urdf"', '"pybullet:objects/mug\\0.urdf"'),
+        "scn.yaml:9: objects[0].asset: an asset reference may not hold control characters "
+        "(got 'pybullet:objects/mug\\x00.urdf')"),
+    "asset_path_of_100k_characters": (
+        _replace("pybullet:objects/mug.urdf", "pybullet:" + "m" * 100_000 + ".urdf"),
+        "scn.yaml:9: objects[0].asset: an asset reference is at most 4096 characters "
+        "(got 100014)"),
+    "asset_path_of_60k_characters_in_folders": (
+        _replace("pybullet:objects/mug.urdf", "m/" * 2_000 + "mug.urdf"),
+        "scn.yaml:9: objects[0].asset: asset not found: 'm/m/m/"),
 }
 
 
@@ -364,3 +388,17 @@ def test_an_error_line_stays_short_whatever_it_echoes(tmp_path: Path) -> None:
     line = _one_error_line(_simgen(["check", "scn.yaml"], tmp_path))
     assert len(line) < 1200 and "characters left out" in line
     assert line.startswith(PREFIX + "scn.yaml:10: objects[0].category: unknown category")
+
+
+@pytest.mark.parametrize("scenario, reason", [
+    ("/dev/zero", "not a regular file"),         # was read without end until killed
+    (".", "not a regular file"),
+    ("loop.yaml", "cannot read file ([Errno 40] Too many levels of symbolic links"),
+    ("big.yaml", "1048577 bytes, more than the 1048576 a scenario may have"),
+])
+def test_a_scenario_that_is_no_regular_file_of_bounded_size_is_refused(tmp_path, scenario,
+                                                                        reason):
+    (tmp_path / "loop.yaml").symlink_to(tmp_path / "loop.yaml")
+    (tmp_path / "big.yaml").write_text("#" * (1024**2 + 1))
+    line = _one_error_line(_simgen(["check", scenario], tmp_path, timeout=10))
+    assert line.startswith(f"{PREFIX}{scenario}: {reason}"), line

@@ -29,6 +29,13 @@ def check_output(out: Path, overwrite: bool) -> None:
 
     A non-empty folder that is not a simgen dataset is never emptied, --overwrite or not.
     """
+    try:
+        if os.path.lexists(out):
+            os.stat(out)   # a dangling or looping link: refused here, not at mkdir
+        else:
+            out.exists()   # a name too long
+    except OSError as err:
+        raise SimgenError(f"{out}: cannot use as output folder ({err.strerror or err})") from None
     if out.exists() and not out.is_dir():
         raise SimgenError(f"{out}: output path exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
@@ -74,7 +81,11 @@ def output_lock(out: Path) -> Iterator[None]:
     """One writer per output folder: OUT (made here if missing) is locked for the block with an
     advisory flock on the folder itself. The kernel drops the lock when the holder exits, killed
     or not, so nothing stays stuck. SimgenError when another run holds it."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SimgenError(f"{out}: cannot create the output folder "
+                          f"({err.strerror or err})") from None
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no lock to take
@@ -315,15 +326,19 @@ class _SplitWriter:
 
     def finish(self, info: dict[str, Any], categories: list[dict[str, Any]]) -> None:
         tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            f.write(dumps({"info": info, "licenses": []})[:-1] + b',"images":[')
-            self._copy(self._images, f)
-            f.write(b'],"annotations":[')
-            self._copy(self._annotations, f)
-            f.write(b'],"categories":' + dumps(categories) + b"}")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(dumps({"info": info, "licenses": []})[:-1] + b',"images":[')
+                self._copy(self._images, f)
+                f.write(b'],"annotations":[')
+                self._copy(self._annotations, f)
+                f.write(b'],"categories":' + dumps(categories) + b"}")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:   # a full disk, say: leave no partial file behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     @staticmethod
     def _copy(source: Any, target: Any) -> None:

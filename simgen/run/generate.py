@@ -114,41 +114,46 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             if created and out.is_dir() and not any(out.iterdir()):
                 out.rmdir()   # made only to be locked
             raise
-        # Checked again under the lock: another run may have written OUT in between.
-        if resume:
-            _check_resumable(out, run_state)
-            ds.remove_partial_files(out)
-            done = ds.verified_committed_scenes(out)
-        else:
-            ds.prepare_output(out, overwrite)
-            ds.write_run_state(out, run_state)
-            done = set()
-        todo = [(scene, items) for scene, items in plan if scene not in done]
-        bar = _progress(sum(len(v) for _, v in plan), progress)
-        bar.update(sum(len(v) for s, v in plan if s in done))
-        job = Job(scenario, render.name, image_format)
-        results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
-                             SceneWorker(job, world, render), backend, workers, address)
         try:
-            for (scene_index, items), result in zip(todo, results):
-                if isinstance(result, SceneFailure):
-                    failure = {"scene_index": scene_index, "seed": seed, "error": result.error}
-                    if not skip_failed:
-                        _stop_on_failure(scenario, out, created, failure)
-                    ds.commit_scene(out, scene_index, [], {"failed": failure})
-                else:
-                    with stage("write"):
-                        ds.commit_scene(out, scene_index, result.files, result.record)
-                bar.update(len(items))
-                if on_scene:
-                    on_scene(scene_index, len(items))
-        finally:
-            bar.close()
-        with stage("merge"):
-            counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
-                                 info=_coco_info(scenario, seed),
-                                 manifest=_manifest(scenario, seed, images, image_ids,
-                                                    render.name, image_format))
+            # Checked again under the lock: another run may have written OUT in between.
+            if resume:
+                _check_resumable(out, run_state)
+                ds.remove_partial_files(out)
+                done = ds.verified_committed_scenes(out)
+            else:
+                ds.prepare_output(out, overwrite)
+                ds.write_run_state(out, run_state)
+                done = set()
+            todo = [(scene, items) for scene, items in plan if scene not in done]
+            bar = _progress(sum(len(v) for _, v in plan), progress)
+            bar.update(sum(len(v) for s, v in plan if s in done))
+            job = Job(scenario, render.name, image_format)
+            results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
+                                 SceneWorker(job, world, render), backend, workers, address)
+            try:
+                for (scene_index, items), result in zip(todo, results):
+                    if isinstance(result, SceneFailure):
+                        failure = {"scene_index": scene_index, "seed": seed, "error": result.error}
+                        if not skip_failed:
+                            _stop_on_failure(scenario, out, created, failure)
+                        ds.commit_scene(out, scene_index, [], {"failed": failure})
+                    else:
+                        with stage("write"):
+                            ds.commit_scene(out, scene_index, result.files, result.record)
+                    bar.update(len(items))
+                    if on_scene:
+                        on_scene(scene_index, len(items))
+            finally:
+                bar.close()
+            with stage("merge"):
+                counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
+                                     info=_coco_info(scenario, seed),
+                                     manifest=_manifest(scenario, seed, images, image_ids,
+                                                        render.name, image_format))
+        except OSError as err:
+            # A full disk, a folder made read-only, a file system gone: committed scenes are
+            # whole (each is renamed into place after its files), nothing half-written stays.
+            _stop_on_os_error(scenario, out, created, err)
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
 
@@ -176,6 +181,17 @@ def _stop_on_failure(scenario: Scenario, out: Path, created: bool, failure: dict
         raise SimgenError(message)
     raise SimgenError(f"{message} (scenes finished before it are kept: --resume goes on, "
                       "--skip-failed records a failing scene and goes on)")
+
+
+def _stop_on_os_error(scenario: Scenario, out: Path, created: bool, err: OSError) -> None:
+    where = f" ({err.filename})" if err.filename else ""
+    message = f"{out}: cannot write the dataset: {err.strerror or err}{where}"
+    if created and not ds.committed_scenes(out):
+        shutil.rmtree(out, ignore_errors=True)
+        raise SimgenError(message + "; nothing was kept") from None
+    ds.remove_partial_files(out)
+    raise SimgenError(f"{message}; the scenes already finished are kept: fix that and go on "
+                      "with --resume") from None
 
 
 def _progress(total: int, enabled: bool):

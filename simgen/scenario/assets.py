@@ -41,8 +41,19 @@ def project_assets_root() -> Path:
     return root()
 
 
+# A path longer than this is no asset reference (Linux allows 4096 bytes in a whole path).
+MAX_REF_CHARS = 4096
+
+
 def _split(ref: str, scenario_dir: Path) -> tuple[str, Path, str]:
     """(prefix, base folder, path inside it) of a reference."""
+    if len(ref) > MAX_REF_CHARS:
+        raise AssetError(f"an asset reference is at most {MAX_REF_CHARS} characters "
+                         f"(got {len(ref)})")
+    if any(ord(c) < 32 or ord(c) == 127 for c in ref):
+        # A NUL ends a path for the OS (Python refuses it with a ValueError), a newline
+        # forges log and error lines: no file name needs them.
+        raise AssetError(f"an asset reference may not hold control characters (got {ref!r})")
     if ref.startswith("catalog:"):
         from simgen.procedural import catalog_entry
 
@@ -98,7 +109,10 @@ def resolve_asset(ref: str, scenario_dir: Path, extra_roots: Sequence[Path] = ()
         from simgen.procedural import ensure_project_assets
 
         ensure_project_assets()
-    path = candidate.resolve()
+    try:
+        path = candidate.resolve()
+    except (OSError, RuntimeError) as err:   # a link loop, a name too long
+        raise AssetError(f"cannot resolve {ref!r} ({getattr(err, 'strerror', None) or err})") from None
     roots = [scenario_dir.resolve(), project_assets_root().resolve(), pybullet_data_root(),
              *(Path(r).resolve() for r in extra_roots)]
     if not any(path.is_relative_to(root) for root in roots):
@@ -175,7 +189,11 @@ def urdf_joints(path: Path) -> list[tuple[str, str, float, float]]:
     import xml.etree.ElementTree as ET
 
     joints = []
-    for joint in ET.parse(path).getroot().iter("joint"):
+    try:
+        root = ET.parse(path).getroot()
+    except (ET.ParseError, ValueError) as err:
+        raise AssetError(f"{path.name} is not valid XML ({err})") from None
+    for joint in root.iter("joint"):
         kind = joint.get("type", "")
         if kind not in ("revolute", "prismatic", "continuous"):
             continue
@@ -183,7 +201,15 @@ def urdf_joints(path: Path) -> list[tuple[str, str, float, float]]:
         if kind == "continuous" or limit is None:
             lower, upper = -math.pi, math.pi
         else:
-            lower, upper = float(limit.get("lower", 0.0)), float(limit.get("upper", 0.0))
+            try:
+                lower, upper = float(limit.get("lower", 0.0)), float(limit.get("upper", 0.0))
+            except ValueError:
+                raise AssetError(f"{path.name}: joint {joint.get('name', '')!r} has limits that "
+                                 f"are not numbers (lower={limit.get('lower')!r}, "
+                                 f"upper={limit.get('upper')!r})") from None
+            if not (math.isfinite(lower) and math.isfinite(upper)):
+                raise AssetError(f"{path.name}: joint {joint.get('name', '')!r} has limits that "
+                                 f"are not finite (lower={lower}, upper={upper})")
         if upper < lower:  # some models (husky's wheels) leave limits unset: treat as free
             lower, upper = -math.pi, math.pi
         joints.append((joint.get("name", ""), kind, lower, upper))

@@ -165,7 +165,10 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                 raise fail((section, index, "asset"), "SDF files are for static bodies only")
     robot_joints = {}
     for index, robot in enumerate(spec.robots):
-        joints = tuple(urdf_joints(Path(asset_paths[robot.asset])))
+        try:
+            joints = tuple(urdf_joints(Path(asset_paths[robot.asset])))
+        except AssetError as err:
+            raise fail(("robots", index, "asset"), str(err)) from None
         limits = {j[0]: (j[2], j[3]) for j in joints}
         for joint_name, value in robot.joints.items():
             if joint_name not in limits:

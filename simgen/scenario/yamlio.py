@@ -8,6 +8,8 @@ refuses every tag outside YAML's core schema, `!!python/...` included.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,25 @@ def read_yaml(path: Path, display_name: str | None = None) -> tuple[Any, dict[Ke
     """Parse `path`; return (data, lines). Raises ScenarioError on any YAML problem."""
     name = display_name or str(path)
     try:
+        info = os.stat(path)   # links followed: a scenario may be a link to a regular file
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(name, None, "", "not a regular file")
+        if info.st_size > MAX_YAML_BYTES:
+            raise ScenarioError(name, None, "", f"{info.st_size} bytes, more than the "
+                                                f"{MAX_YAML_BYTES} a scenario may have")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(name, None, "", "file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError) as err:
         raise ScenarioError(name, None, "", f"cannot read file ({err})") from None
     return parse_yaml(text, name)
+
+
+# A scenario is a few kB of text; the shipped ones are under 10 kB.
+MAX_YAML_BYTES = 1024**2
+# Nesting deeper than this is no scenario (the shipped ones nest 6 deep); it also stops a
+# recursive alias (`a: &a [*a]`), which would otherwise recurse without end.
+MAX_DEPTH = 50
 
 
 # A scenario is a few hundred values; the cap stops an "alias bomb" (a few hundred bytes of
@@ -65,6 +80,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
             return None, {}
         lines: dict[KeyPath, int] = {(): root.start_mark.line + 1}
         return _build(loader, root, (), lines, name), lines
+    except RecursionError:
+        # PyYAML's parser recurses once per nesting level, before _build can count them.
+        raise ScenarioError(name, None, "", f"invalid YAML: nested more than {MAX_DEPTH} "
+                                            "levels deep") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -78,6 +97,10 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
 
 def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
            lines: dict[KeyPath, int], name: str) -> Any:
+    if len(path) > MAX_DEPTH:
+        raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path[:3]) + "...",
+                            f"nested more than {MAX_DEPTH} levels deep (or an alias that "
+                            "contains itself)")
     if len(lines) > MAX_NODES:
         raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path),
                             f"document too large (more than {MAX_NODES} values once aliases "
@@ -113,7 +136,11 @@ def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
             lines[path + (index,)] = item.start_mark.line + 1
             items.append(_build(loader, item, path + (index,), lines, name))
         return items
-    return loader.construct_object(node, deep=True)
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError as err:   # an integer of more than 4300 digits, say
+        raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path),
+                            f"not a usable value ({err})") from None
 
 
 def _short_tag(tag: str) -> str:

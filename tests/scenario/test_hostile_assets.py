@@ -105,3 +105,62 @@ def test_a_urdf_naming_its_own_mesh_is_fine(tmp_path):
     (tmp_path / "m.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
     (tmp_path / "r.urdf").write_text(URDF.replace("MESH", "m.obj"))
     assert _load(tmp_path, asset='"r.urdf"').asset_paths["r.urdf"].endswith("r.urdf")
+
+
+ARM = """<?xml version="1.0"?>
+<robot name="arm">
+  <link name="base"><inertial><mass value="1"/><inertia ixx="1e-3" iyy="1e-3" izz="1e-3" ixy="0" ixz="0" iyz="0"/></inertial>
+    <collision><geometry><box size="0.1 0.1 0.1"/></geometry></collision></link>
+  <link name="tip"><inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" iyz="0"/></inertial>
+    <collision><geometry><box size="0.05 0.05 0.2"/></geometry></collision></link>
+  <joint name="j1" type="revolute"><parent link="base"/><child link="tip"/>
+    <axis xyz="0 0 1"/><limit LIMITS effort="1" velocity="1"/></joint>
+</robot>
+"""
+
+ROBOT_SCENARIO = """\
+name: arm
+image: {width: 64, height: 48}
+categories: [thing]
+robots:
+  - {asset: "arm.urdf", name: arm, category: thing, position: [0, 0, 0], joints: {j1: 0.1}}
+objects:
+  - {asset: "pybullet:cube_small.urdf", category: thing, spawn: {box: {min: [0, 0, 1], max: [0, 0, 1]}}}
+camera: {fov_deg: 50, look_at: [0, 0, 0], distance_m: 1}
+"""
+
+
+@pytest.mark.parametrize("limits, message", [
+    ('lower="abc" upper="1"', r"arm\.urdf: joint 'j1' has limits that are not numbers "
+                              r"\(lower='abc', upper='1'\)"),
+    ('lower="-inf" upper="nan"', r"arm\.urdf: joint 'j1' has limits that are not finite"),
+])
+def test_a_robot_urdf_with_malformed_limits_is_refused(tmp_path, limits, message):
+    (tmp_path / "arm.urdf").write_text(ARM.replace("LIMITS", limits))
+    (tmp_path / "s.yaml").write_text(ROBOT_SCENARIO)
+    with pytest.raises(ScenarioError, match=r"s\.yaml:5: robots\[0\]\.asset: " + message):
+        simgen.load_scenario(tmp_path / "s.yaml")
+
+
+def test_a_robot_urdf_with_sane_limits_loads(tmp_path):
+    (tmp_path / "arm.urdf").write_text(ARM.replace("LIMITS", 'lower="-1" upper="1"'))
+    (tmp_path / "s.yaml").write_text(ROBOT_SCENARIO)
+    assert simgen.load_scenario(tmp_path / "s.yaml").robot_joints[0][0][2:] == (-1.0, 1.0)
+
+
+def test_an_xml_entity_bomb_is_refused_quickly(tmp_path):
+    # "billion laughs": 10 levels of 10 entity copies, 10^10 characters expanded. expat (the
+    # parser ElementTree uses) refuses its amplification since 2.4; checked here so that a
+    # change of parser cannot bring it back.
+    entities = '<!ENTITY e0 "lol">' + "".join(
+        f'<!ENTITY e{i} "{("&e" + str(i - 1) + ";") * 10}">' for i in range(1, 11))
+    bomb = (f'<?xml version="1.0"?><!DOCTYPE robot [{entities}]>'
+            + ARM.split("?>", 1)[1].replace('name="arm"', 'name="&e10;"', 1)
+            .replace("LIMITS", 'lower="-1" upper="1"'))
+    (tmp_path / "arm.urdf").write_text(bomb)
+    (tmp_path / "s.yaml").write_text(ROBOT_SCENARIO)
+    start = time.monotonic()
+    with pytest.raises(ScenarioError, match=r"s\.yaml:5: robots\[0\]\.asset: arm\.urdf is not "
+                                            r"valid XML \(limit on input amplification"):
+        simgen.load_scenario(tmp_path / "s.yaml")
+    assert time.monotonic() - start < 5
