@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--scenario-dir", metavar="DIR",
                      help="with --reproduce: resolve the scenario's relative asset references "
                           "in DIR instead of the folder the manifest recorded")
+    ver.add_argument("--manifest-sha256", metavar="HEX",
+                     help="the sha256 of manifest.json as verify printed it when the dataset "
+                          "was made, kept elsewhere: then every file is checked against what "
+                          "the run wrote, not only against a manifest anyone could re-hash")
     ver.add_argument("--json", dest="json_file", metavar="FILE",
                      help="write the full report as JSON to FILE ('-': stdout, the summary "
                           "then goes to stderr)")
@@ -328,9 +332,14 @@ def _generate(args: argparse.Namespace) -> int:
         backend=args.backend, address=args.address,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
         progress=not args.quiet and sys.stderr.isatty())
+    from simgen.dataset.layout import MANIFEST
+    from simgen.dataset.writer import sha256_file
+
     per_split = ", ".join(f"{split} {n}" for split, n in result.counts["images"].items())
     print(f"simgen: wrote {result.images} images ({per_split}) and {result.annotations} "
           f"annotations to {os.fspath(result.out)}")
+    # Kept elsewhere, this hash lets `simgen verify --manifest-sha256` prove a copy unchanged.
+    print(f"simgen: {MANIFEST} sha256 {sha256_file(result.out / MANIFEST)}")
     return 0
 
 
@@ -362,7 +371,7 @@ def _verify(args: argparse.Namespace) -> int:
     from simgen.trust.verify import verify
 
     report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed,
-                    scenario_dir=args.scenario_dir)
+                    scenario_dir=args.scenario_dir, manifest_sha256=args.manifest_sha256)
     summary = report.summary()
     if args.json_file == "-":
         print(json.dumps(report.to_json(), indent=1))

@@ -59,6 +59,7 @@ class VerifyReport:
     checked: dict[str, int] = field(default_factory=dict)
     reproduced: list[RegenResult] = field(default_factory=list)
     reproduce_seed: int = 0
+    manifest_sha256: str | None = None   # of the manifest read: keep it to anchor the dataset
 
     @property
     def ok(self) -> bool:
@@ -68,7 +69,7 @@ class VerifyReport:
         return {"out": os.fspath(self.out), "ok": self.ok, "checked": self.checked,
                 "problems": [p.to_json() for p in self.problems],
                 "reproduced": [r.to_json() for r in self.reproduced],
-                "reproduce_seed": self.reproduce_seed}
+                "reproduce_seed": self.reproduce_seed, "manifest_sha256": self.manifest_sha256}
 
     def summary(self, limit: int = PRINT_LIMIT) -> str:
         """What a person reads: the verdict, the first `limit` problems, what was checked."""
@@ -82,6 +83,9 @@ class VerifyReport:
         lines.append(f"checked {c.get('files', 0)} files against {MANIFEST}, "
                      f"{c.get('annotation_files', 0)} COCO files, {c.get('images', 0)} images, "
                      f"{c.get('annotations', 0)} annotations")
+        if self.manifest_sha256:
+            lines.append(f"{MANIFEST} sha256 {self.manifest_sha256} (keep it: "
+                         "--manifest-sha256 checks a copy against it)")
         if self.reproduced:
             same = sum(r.identical for r in self.reproduced)
             lines.append(f"re-made {len(self.reproduced)} images (seed {self.reproduce_seed}): "
@@ -165,6 +169,13 @@ class Checker:
             self._check_coco_file(rel, data, seen_ids, stored)
         self._check_listed_files(files)
         self._check_unreferenced(files)
+        if str(self.manifest.get("format", "")).startswith(layout.DATASET_FORMAT_PREFIX):
+            from simgen.trust.consistency import check_consistency
+
+            resolved = self.scenario.get("resolved")
+            check_consistency(self.fail, self.out, self.manifest,
+                              resolved if isinstance(resolved, dict) else {},
+                              self.views * self.per_view if self.views else None, stored)
         self._check_whole(stored, [layout.split_of(p) for p in coco_files])
         return stored
 

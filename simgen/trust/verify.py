@@ -31,30 +31,39 @@ thousands of images takes seconds.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from simgen.dataset.layout import MANIFEST, MIX_FORMAT_PREFIX
 from simgen.dataset.reader import StoredImage, read_manifest
+from simgen.dataset.writer import sha256_file
 from simgen.errors import SimgenError
 from simgen.trust.checks import Checker, Problem, VerifyReport, add_differences, choose_ids
 
 
 
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
-           threads: int | None = None, scenario_dir: str | Path | None = None) -> VerifyReport:
+           threads: int | None = None, scenario_dir: str | Path | None = None,
+           manifest_sha256: str | None = None) -> VerifyReport:
     """Check the dataset in `out` (see the module docstring); with `reproduce` > 0 also re-make
     that many images (of a mix: synthetic ones), chosen at random with `seed`, and compare them
     byte for byte. The manifest's format says which rules apply: a simgen dataset's, or a
-    mix's (`simgen.trust.verify_mix`).
+    mix's (`simgen.trust.verify_mix`). `manifest_sha256`, the manifest's hash kept somewhere
+    the dataset's holder cannot change, anchors every file: a manifest with another hash is a
+    problem (see simgen.trust.consistency for what a dataset proves without one).
 
     SimgenError (a usage error) when `out` is not a finished simgen dataset or mix; every
     failed check is a Problem in the report instead."""
     for name, value in (("reproduce", reproduce), ("seed", seed)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise SimgenError(f"{name} must be an integer >= 0 (got {value!r})")
+    if manifest_sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", str(manifest_sha256)):
+        raise SimgenError(f"manifest sha256 must be 64 lowercase hex digits "
+                          f"(got {str(manifest_sha256)[:80]!r})")
     out = Path(out)
     manifest = read_manifest(out)
+    have_sha256 = sha256_file(out / MANIFEST)
     checker_class, reproducer = Checker, _reproduce
     if str(manifest.get("format", "")).startswith(MIX_FORMAT_PREFIX):
         from simgen.trust.verify_mix import MixChecker, reproduce_mix
@@ -62,7 +71,12 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
         checker_class, reproducer = MixChecker, reproduce_mix
     checker = checker_class(out, manifest, threads or min(8, os.cpu_count() or 1))
     stored = checker.run()
-    report = VerifyReport(out, checker.problems, checker.checked, [], seed)
+    if manifest_sha256 is not None and have_sha256 != manifest_sha256:
+        checker.problems.insert(0, Problem(
+            "manifest", MANIFEST, f"sha256 {have_sha256} is not the expected {manifest_sha256}: "
+            "this is not the dataset that hash was taken of"))
+    report = VerifyReport(out, checker.problems, checker.checked, [], seed,
+                          manifest_sha256=have_sha256)
     if reproduce:
         reproducer(report, manifest, stored, reproduce, seed, scenario_dir)
     return report

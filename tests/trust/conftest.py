@@ -13,9 +13,13 @@ from simgen.dataset.writer import dumps
 TRAIN = "annotations/instances_train.json"
 
 
-def copy_dataset(source: Path, target: Path) -> Path:
-    """A private copy: the session's datasets are shared by every test."""
-    shutil.copytree(source, target)
+def copy_dataset(source: Path, target: Path, run_state: bool = True) -> Path:
+    """A private copy: the session's datasets are shared by every test. Without `run_state`
+    the copy has no `.simgen/` (as a dataset shipped on its own): its scene records, a second
+    copy of the labels and hashes, then cannot expose an edit, so a test sees the one check it
+    is about."""
+    shutil.copytree(source, target,
+                    ignore=None if run_state else shutil.ignore_patterns(".simgen"))
     return target
 
 

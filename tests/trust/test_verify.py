@@ -28,7 +28,7 @@ def fresh(make_dataset) -> Path:
 
 @pytest.fixture
 def ds(fresh, tmp_path) -> Path:
-    return copy_dataset(fresh, tmp_path / "ds")
+    return copy_dataset(fresh, tmp_path / "ds", run_state=False)
 
 
 def coco(out: Path, rel: str = TRAIN) -> dict:
@@ -64,6 +64,7 @@ def test_cli_clean_dataset_exits_0(fresh, capsys):
 
 
 def test_run_state_is_ignored_but_unlisted_files_are_not(ds):
+    (ds / ".simgen").mkdir()
     (ds / ".simgen/scratch.txt").write_text("run state, never listed")
     assert verify(ds).ok
     (ds / "README.txt").write_text("mine")
@@ -215,11 +216,16 @@ def test_incomplete_or_inconsistent_provenance(ds):
 
     edit_coco(ds, damage)
     report = verify(ds)
-    assert [(p.check, p.image_id) for p in report.problems] == [
-        ("provenance", 1), ("provenance", 2), ("provenance", 3)]
-    assert report.problems[0].message == "provenance lacks physics"
-    assert "provenance.seed 3 differs from manifest.json (0)" in report.problems[1].message
-    assert "do not give image id 3" in report.problems[2].message
+    provenance = only(report, "provenance")
+    assert [p.image_id for p in provenance] == [1, 2, 3]
+    assert provenance[0].message == "provenance lacks physics"
+    assert "provenance.seed 3 differs from manifest.json (0)" in provenance[1].message
+    assert "do not give image id 3" in provenance[2].message
+    # The views of scene 0 no longer agree on its physics and seed (images 1-4 are scene 0).
+    assert [(p.image_id, p.message) for p in only(report, "scene")] == [
+        (1, "provenance.physics differs from image 2 and the other views of scene 0"),
+        (2, "provenance.seed differs from image 1 and the other views of scene 0")]
+    assert {p.check for p in report.problems} == {"provenance", "scene"}
 
 
 def test_a_manifest_whose_scenario_was_edited(ds):
