@@ -102,13 +102,19 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
            base_dir: Path, roots: list[Path], lines: Mapping[KeyPath, int],
            origins: Mapping[KeyPath, str]) -> Scenario:
     """Schema, cross-checks and asset resolution of scenario data."""
+
+    def fail(key_path: KeyPath, message: str) -> ScenarioError:
+        return ScenarioError(name, *_locate(key_path, lines, origins), message)
+
+    _check_magnitudes(data, (), fail)
     try:
         spec = ScenarioSpec.model_validate(data)
     except ValidationError as err:
         raise _to_scenario_error(err, name, lines, origins) from None
-
-    def fail(key_path: KeyPath, message: str) -> ScenarioError:
-        return ScenarioError(name, *_locate(key_path, lines, origins), message)
+    # Again on the validated values: pydantic may have made a number of something else.
+    _check_magnitudes(spec.model_dump(mode="json", exclude={"augment"}), (), fail)
+    _check_placement_work(spec, fail)
+    _check_focal_lengths(spec, fail)
 
     for index, group in enumerate(spec.objects):
         if group.category not in spec.categories:
@@ -189,6 +195,70 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
     return Scenario(spec, name, file_sha256, overrides, asset_paths, asset_choices,
                     robot_joints, str(base_dir.resolve()), tuple(str(r.resolve()) for r in roots),
                     dict(lines), dict(origins))
+
+
+# No length (m), angle (deg), count or factor of a scene comes near this; 1e308 and its like,
+# finite but beyond it, overflowed to inf mid-run (a uniform range of width 2e308 is inf).
+MAX_MAGNITUDE = 1e6
+
+
+def _check_magnitudes(data: Any, path: KeyPath, fail: Any) -> None:
+    """Refuse any number beyond +-MAX_MAGNITUDE (augment is albumentations' own, checked by
+    it)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not (path == () and key == "augment"):
+                _check_magnitudes(value, path + (key,), fail)
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            _check_magnitudes(value, path + (index,), fail)
+    elif isinstance(data, (int, float)) and not isinstance(data, bool):
+        try:
+            beyond = abs(data) > MAX_MAGNITUDE
+        except OverflowError:   # pragma: no cover - YAML ints are bounded by yamlio
+            beyond = True
+        if beyond:
+            raise fail(path, f"{data!r} is beyond +-{MAX_MAGNITUDE:g}, larger than any length, "
+                             "angle, count or factor a scene needs")
+
+
+# Placement draws placement.max_tries candidate poses per object up front and tries them in
+# turn: 20 groups of 200 objects with max_tries 1000 (4 million candidates) ran past 300 s for
+# one image. 400 objects x 1000 tries take 7 s here; these bounds keep a scene to seconds.
+MAX_BODIES = 1000
+MAX_PLACEMENT_CANDIDATES = 200_000
+
+
+def _check_placement_work(spec: ScenarioSpec, fail: Any) -> None:
+    groups = [("objects", i, g) for i, g in enumerate(spec.objects)]
+    groups += [("distractors", i, g) for i, g in enumerate(spec.distractors)]
+    bodies = sum(int(g.count.support()[1]) for _, _, g in groups) + len(spec.robots)
+    if bodies > MAX_BODIES:
+        raise fail(("objects",), f"a scene may hold up to {bodies} bodies (the largest counts "
+                                 f"of every group, robots included); at most {MAX_BODIES}")
+    tries = spec.placement.max_tries
+    if bodies * tries > MAX_PLACEMENT_CANDIDATES:
+        raise fail(("placement", "max_tries"),
+                   f"{bodies} bodies x {tries} tries is {bodies * tries} candidate poses per "
+                   f"scene; at most {MAX_PLACEMENT_CANDIDATES} (fewer tries, or fewer objects)")
+
+
+def _check_focal_lengths(spec: ScenarioSpec, fail: Any) -> None:
+    """fx, fy (pixels) give a field of view with the image size: between 1 and 179 degrees, as
+    fov_deg must be (fx 1e5 on a 640 px image made every image a blur of one colour)."""
+    import math
+
+    for key, focal, side in (("fx", spec.camera.fx, spec.image.width),
+                             ("fy", spec.camera.fy, spec.image.height)):
+        if focal is None:
+            continue
+        low, high = focal.support()
+        narrow = math.degrees(2 * math.atan(side / (2 * high)))
+        wide = math.degrees(2 * math.atan(side / (2 * low)))
+        if narrow < 1.0 or wide > 179.0:
+            raise fail(("camera", key), f"with an image {side} px across, {focal.to_spec()!r} "
+                                        f"gives a field of view of {narrow:.3g} to {wide:.3g} "
+                                        "degrees; it must stay between 1 and 179")
 
 
 def _try_augment(spec: ScenarioSpec, fail: Any) -> None:

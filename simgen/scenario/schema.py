@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 from simgen.scenario.distributions import Uniform, dist
 from simgen.scenario.spatial import direction as direction_dist, rotation, vector
 
+# Where a number is meant, a number: "0.5" (a quoted string) and true are refused, as whole
+# numbers are (StrictInt below); an integer is a number.
+StrictFloat = Annotated[float, Strict()]
 FloatDist = dist("float")
 Vec3 = tuple[FloatDist, FloatDist, FloatDist]
-Vec3Fixed = tuple[float, float, float]
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Vec3Fixed = tuple[StrictFloat, StrictFloat, StrictFloat]
+Probability = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 UnitDist = dist("float", ge=0.0, le=1.0)
 
 
@@ -111,7 +114,7 @@ class SpawnSpec(_Model):
 
     box: Optional[SpawnBox] = None
     surface: Optional[SpawnBox] = None
-    clearance_m: float = Field(default=0.002, ge=0.0)  # gap left above a surface
+    clearance_m: StrictFloat = Field(default=0.002, ge=0.0)  # gap left above a surface
 
     @model_validator(mode="after")
     def _one(self) -> "SpawnSpec":
@@ -193,8 +196,10 @@ class CameraSpec(_Model):
     distance_m: Optional[dist("float", gt=0.0)] = None   # required unless poses are given
     azimuth_deg: FloatDist = Uniform(0.0, 360.0)
     elevation_deg: dist("float", ge=-89.0, le=89.0) = 45.0
-    near_m: float = Field(default=0.01, gt=0.0)
-    far_m: float = Field(default=20.0, gt=0.0)
+    # Bounds where a depth buffer still resolves a scene: near 1e-300 or far 1e308 gave blank
+    # images and no labels, exit 0.
+    near_m: StrictFloat = Field(default=0.01, ge=1e-4, le=100.0)
+    far_m: StrictFloat = Field(default=20.0, gt=0.0, le=100_000.0)
 
     @model_validator(mode="after")
     def _intrinsics(self) -> "CameraSpec":
@@ -207,7 +212,22 @@ class CameraSpec(_Model):
             raise ValueError("needs fov_deg or fx and fy")
         if not self.far_m > self.near_m:
             raise ValueError(f"far_m must be > near_m (got near_m={self.near_m}, far_m={self.far_m})")
+        if self.far_m / self.near_m > MAX_DEPTH_RATIO:
+            raise ValueError(f"far_m / near_m must be at most {MAX_DEPTH_RATIO:g}, or the depth "
+                             f"buffer cannot tell surfaces apart (got near_m={self.near_m}, "
+                             f"far_m={self.far_m})")
+        if self.distance_m is not None:
+            low, high = self.distance_m.support()
+            if not (self.near_m < low and high < self.far_m):
+                raise ValueError(f"distance_m must lie between near_m and far_m, or look_at is "
+                                 f"clipped away in every image (got {self.distance_m.to_spec()!r}, "
+                                 f"near_m={self.near_m}, far_m={self.far_m})")
         return self
+
+
+# 24-bit depth buffers resolve about 1e-7 of the near/far range's reciprocal: beyond this ratio
+# neighbouring surfaces far away share a depth value.
+MAX_DEPTH_RATIO = 1e6
 
 
 class LightSpec(_Model):
@@ -226,8 +246,8 @@ class SettleSpec(_Model):
     """Stepping stops when every labeled body is slower than the threshold, or at max_steps."""
 
     max_steps: StrictInt = Field(default=600, ge=0, le=100_000)
-    velocity_threshold: float = Field(default=0.01, gt=0.0)  # m/s and rad/s
-    timestep_s: float = Field(default=1.0 / 240.0, gt=0.0, le=0.1)
+    velocity_threshold: StrictFloat = Field(default=0.01, gt=0.0)  # m/s and rad/s
+    timestep_s: StrictFloat = Field(default=1.0 / 240.0, gt=0.0, le=0.1)
 
 
 class LabelSpec(_Model):

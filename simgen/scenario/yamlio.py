@@ -9,6 +9,7 @@ refuses every tag outside YAML's core schema, `!!python/...` included.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,22 @@ MAX_DEPTH = 50
 MAX_NODES = 100_000
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads `1e5` and `-2E-3` as floats, as YAML 1.2 and every other
+    YAML and JSON reader do (PyYAML follows YAML 1.1, where a float needs a dot, and read them
+    as strings)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
     """Parse YAML text (see module doc); `name` is used in error messages."""
     try:
-        loader = yaml.SafeLoader(text)  # checks the characters: may raise ReaderError
+        loader = _Loader(text)  # checks the characters: may raise ReaderError
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1 if isinstance(text, str) else None
         raise ScenarioError(name, line, "", f"invalid YAML: {err.reason} "
@@ -95,7 +108,7 @@ def parse_yaml(text: str, name: str) -> tuple[Any, dict[KeyPath, int]]:
         loader.dispose()
 
 
-def _build(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath,
+def _build(loader: _Loader, node: yaml.Node, path: KeyPath,
            lines: dict[KeyPath, int], name: str) -> Any:
     if len(path) > MAX_DEPTH:
         raise ScenarioError(name, node.start_mark.line + 1, format_key_path(path[:3]) + "...",
@@ -148,7 +161,7 @@ def _short_tag(tag: str) -> str:
 
 
 
-def _key(loader: yaml.SafeLoader, key_node: yaml.Node, path: KeyPath, name: str) -> str:
+def _key(loader: _Loader, key_node: yaml.Node, path: KeyPath, name: str) -> str:
     line = key_node.start_mark.line + 1
     if key_node.tag not in _CORE_TAGS:
         raise ScenarioError(name, line, format_key_path(path),

@@ -254,7 +254,7 @@ def test_the_manifest_sha256_anchors_every_file(ds, capsys):
     assert verify(ds).ok
     assert main(["verify", str(ds), "--manifest-sha256", anchor]) == 1
     out = capsys.readouterr().out
-    assert f"  manifest.json: sha256 " in out and f"is not the expected {anchor}" in out
+    assert "  manifest.json: sha256 " in out and f"is not the expected {anchor}" in out
 
 
 def test_generate_prints_the_manifest_sha256(tmp_path, capsys):
