@@ -23,8 +23,7 @@ from simgen.dataset.images import depth_mm, encode_image, encode_png16
 from simgen.scenario import Scenario
 from simgen.render.capabilities import applied_light
 from simgen.scenario.sample import sample as sample_scene
-from simgen.scenario.schema import SplitSpec
-from simgen.seeding import generator, scene_streams
+from simgen.seeding import scene_split, scene_streams
 
 IMAGE_TAG = f"synthetic image, made by simgen {__version__}"
 
@@ -34,13 +33,6 @@ class SceneOutput:
     scene_index: int
     files: list[tuple[str, bytes]]   # (path relative to OUT, bytes)
     record: dict[str, Any]           # the scene record finalize reads
-
-
-def choose_split(splits: SplitSpec, rng: np.random.Generator) -> str:
-    u = rng.random()
-    if u < splits.train:
-        return "train"
-    return "val" if u < splits.train + splits.val else "test"
 
 
 @dataclass(frozen=True)
@@ -78,7 +70,7 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     streams = scene_streams(seed, scene_index)
     with stage("sample"):
         sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
-    split = choose_split(spec.splits, generator(streams.split))
+    split = scene_split(spec.splits, seed, scene_index)
     # One seed sequence per (view, variant), spawned in a fixed order whatever is rendered.
     variant_seqs = [view_ss.spawn(per_view) for view_ss in streams.views.spawn(spec.views_per_scene)]
     with stage("settle"):

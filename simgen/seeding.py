@@ -7,6 +7,7 @@ adding a new stream appends a child, so existing streams (and the data they make
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,3 +28,13 @@ def scene_streams(seed: int, scene_index: int) -> SceneStreams:
 
 def generator(seq: np.random.SeedSequence) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seq))
+
+
+def scene_split(splits: Any, seed: int, scene_index: int) -> str:
+    """The split a scene lands in: a pure function of (seed, scene_index) and the scenario's
+    split fractions (`splits.train`, `splits.val`; test takes the rest). Here, not in
+    simgen.scene, so that `verify` can redraw it without importing the renderer's stack."""
+    u = generator(scene_streams(seed, scene_index).split).random()
+    if u < splits.train:
+        return "train"
+    return "val" if u < splits.train + splits.val else "test"

@@ -7,7 +7,7 @@ fact the dataset states twice. These are the facts it states twice, each checked
 - complete: the run's `-n` (images_requested, image_ids) and its failed scenes give the exact
   set of image ids; an image deleted with its COCO entries is missing from it.
 - split: a scene's split is a pure function of (seed, scene_index) and the scenario's splits
-  (simgen.scene.choose_split); an image moved to another split disagrees with it.
+  (simgen.seeding.scene_split); an image moved to another split disagrees with it.
 - scene: every view of a scene shares its provenance (scene, physics) and, per object, its
   category, world pose and 3D box: an edit of one view disagrees with the others.
 - category: an annotation's category_id is the category its object was drawn with
@@ -25,7 +25,6 @@ elsewhere (every file is then as the run wrote it).
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -96,8 +95,7 @@ def _check_splits(fail: Fail, manifest: dict[str, Any], resolved: dict[str, Any]
     from pydantic import ValidationError
 
     from simgen.scenario.schema import SplitSpec
-    from simgen.scene import choose_split
-    from simgen.seeding import generator, scene_streams
+    from simgen.seeding import scene_split
 
     seed = manifest.get("seed")
     try:
@@ -112,7 +110,7 @@ def _check_splits(fail: Fail, manifest: dict[str, Any], resolved: dict[str, Any]
         if not _is_int(scene) or scene < 0:
             continue
         if scene not in drawn:
-            drawn[scene] = choose_split(splits, generator(scene_streams(seed, scene).split))
+            drawn[scene] = scene_split(splits, seed, scene)
         if item.split != drawn[scene]:
             fail("split", layout.coco_path(item.split), f"scene {scene} draws split "
                  f"{drawn[scene]!r} from seed {seed}, but the image is in {item.split!r}",
@@ -218,7 +216,7 @@ def _check_geometry(bad: Fail, ann: dict[str, Any], camera: tuple[np.ndarray, np
     position, quaternion = geometry.pose_in_camera(cam_to_world, world["position_m"],
                                                    world["quaternion_xyzw"])
     stored_q = np.array(cam["quaternion_xyzw"], dtype=float)
-    if (not np.allclose(cam["position_m"], position, rtol=0, atol=POSE_TOL)
+    if (np.abs(np.array(cam["position_m"], dtype=float) - position).max() > POSE_TOL
             or min(np.abs(stored_q - quaternion).max(),
                    np.abs(stored_q + quaternion).max()) > POSE_TOL):
         bad("pose_cam is not pose_world seen from the image's cam_to_world")
@@ -228,23 +226,23 @@ def _check_geometry(bad: Fail, ann: dict[str, Any], camera: tuple[np.ndarray, np
         return
     R = geometry.rotation_from_quaternion(quaternion)
     points = geometry.cuboid_points(box["center_local_m"], box["size_m"]) @ R.T + np.array(position)
-    width, height = image["width"], image["height"]
-    for index, (x, y, z) in enumerate(points):
-        u = v = None
-        if z > 0:
-            u, v = (K @ np.array([x, y, z]))[:2] / z
-            if not (0 <= math.floor(u + 0.5) < width and 0 <= math.floor(v + 0.5) < height):
-                u = v = None
+    z = points[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uv = (points @ K.T)[:, :2] / z[:, None]
+    pixel = np.floor(uv + 0.5)
+    inside = ((z > 0) & (pixel[:, 0] >= 0) & (pixel[:, 0] < image["width"])
+              & (pixel[:, 1] >= 0) & (pixel[:, 1] < image["height"]))
+    stored = np.array(keypoints, dtype=float).reshape(9, 3)
+    flagged = stored[:, 2] != 0
+    wrong = (flagged != inside) | (inside & (np.abs(stored[:, :2] - uv) > KEYPOINT_TOL_PX).any(1))
+    if wrong.any():
+        index = int(np.argmax(wrong))
         sx, sy, flag = keypoints[3 * index: 3 * index + 3]
-        if u is None:
-            if flag != 0:
-                bad(f"keypoint {index} is flagged {flag!r}, but box3d projects it outside the "
-                    "image")
-                return
-        elif flag == 0 or abs(sx - u) > KEYPOINT_TOL_PX or abs(sy - v) > KEYPOINT_TOL_PX:
+        if inside[index]:
             bad(f"keypoint {index} ({sx!r}, {sy!r}, flag {flag!r}) is not box3d's corner "
-                f"projected ({u:.3f}, {v:.3f})")
-            return
+                f"projected ({uv[index, 0]:.3f}, {uv[index, 1]:.3f})")
+        else:
+            bad(f"keypoint {index} is flagged {flag!r}, but box3d projects it outside the image")
 
 
 def _records(out: Any) -> Any:
