@@ -233,7 +233,12 @@ def _capped(message: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):
+        # Bare `simgen`: the commands, not only "the following arguments are required".
+        print(parser.format_help(), end="", file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(argv)
     try:
         if args.command == "check":
             return _check(args)
@@ -303,16 +308,81 @@ def _check(args: argparse.Namespace) -> int:
     from simgen.scenario import load
 
     scenario = load(args.scenario, args.overrides, args.asset_roots)
-    spec = scenario.spec
     print(f"{scenario.source}: ok")
-    print(f"  scenario   {spec.name} (sha256 {scenario.sha256[:12]})")
-    print(f"  image      {spec.image.width}x{spec.image.height}, {spec.views_per_scene} views per scene")
-    print(f"  splits     train {spec.splits.train:g}, val {spec.splits.val:g}, test {spec.splits.test:g}")
-    print(f"  categories {', '.join(f'{i}:{c}' for i, c in enumerate(spec.categories, start=1))}")
-    print(f"  static     {len(spec.static)} bodies")
-    for group in spec.objects:
-        print(f"  objects    {group.category}: count {group.count.to_spec()} of {group.asset}")
+    for key, text in check_summary(scenario):
+        print(f"  {key:11} {text}")
     return 0
+
+
+def _flow(value: object) -> str:
+    """A scenario value as it would be written in YAML flow style: {uniform: [0.8, 1.3]}."""
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix(
+        "\n...").strip()
+
+
+def _plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def check_summary(scenario: object) -> list[tuple[str, str]]:
+    """(label, text) lines of what a scenario holds, as `simgen check` prints them."""
+    spec = scenario.spec
+    dump = spec.model_dump(mode="json")
+    lines = [("scenario", f"{spec.name} (sha256 {scenario.sha256[:12]}), sampling "
+                          f"{spec.sampling}"),
+             ("image", f"{spec.image.width}x{spec.image.height}, "
+                       f"{_plural(spec.views_per_scene, 'view')} per scene"
+                       + (f", {spec.augment.augmentations_per_view} augmented per view"
+                          if spec.augment else "")),
+             ("splits", f"train {spec.splits.train:g}, val {spec.splits.val:g}, "
+                        f"test {spec.splits.test:g}"),
+             ("categories", ", ".join(f"{i}:{c}" for i, c in enumerate(spec.categories, 1)))]
+    statics = [f"{b.name or b.asset}" + (f" ({b.asset})" if b.name else "")
+               for b in spec.static]
+    lines.append(("static", _plural(len(spec.static), "body", "bodies")
+                  + (": " + ", ".join(statics) if statics else "")))
+    for index, robot in enumerate(spec.robots):
+        set_joints = ", ".join(f"{k} {_flow(v)}" for k, v in dump["robots"][index]["joints"].items())
+        lines.append(("robot", f"{robot.name or robot.asset} ({robot.asset})"
+                      + (f", labeled {robot.category}" if robot.category else ", unlabeled")
+                      + (f"; joints {set_joints}" if set_joints else "")
+                      + f"; other joints {robot.other_joints}"
+                      + (f"; gripper {_flow(dump['robots'][index]['gripper'])}"
+                         + (f" on {', '.join(robot.gripper_joints)}" if robot.gripper_joints
+                            else " on the *finger* joints") if robot.gripper is not None
+                         else "")))
+    for section, label in (("objects", "objects"), ("distractors", "distractors")):
+        for index, group in enumerate(getattr(spec, section)):
+            files = len(scenario.asset_choices.get((section, index), ()))
+            what = f"{group.category}: " if section == "objects" else ""
+            lines.append((label, f"{what}count {_flow(dump[section][index]['count'])} of "
+                                 f"{_flow(dump[section][index]['asset'])}"
+                                 + (f" ({files} files)" if files > 1 else "")))
+    camera = dump["camera"]
+    intrinsics = (f"fov_deg {_flow(camera['fov_deg'])}" if camera["fov_deg"] is not None
+                  else f"fx {_flow(camera['fx'])}, fy {_flow(camera['fy'])}")
+    if camera["poses"]:
+        placement = f"{_plural(len(camera['poses']), 'fixed pose')}"
+    else:
+        placement = (f"orbit of look_at {_flow(camera['look_at'])}: distance_m "
+                     f"{_flow(camera['distance_m'])}, azimuth_deg {_flow(camera['azimuth_deg'])}, "
+                     f"elevation_deg {_flow(camera['elevation_deg'])}")
+    lines.append(("camera", f"{intrinsics}; {placement}; near_m {camera['near_m']:g}, "
+                            f"far_m {camera['far_m']:g}"))
+    light = dump["light"]
+    lines.append(("light", ", ".join(f"{k} {_flow(v)}" for k, v in light.items())))
+    outputs = ["rgb"] + [name for name in ("depth", "instance_ids")
+                         if getattr(spec.outputs, name)]
+    lines.append(("outputs", " + ".join(outputs)))
+    if spec.augment:
+        steps = [t.get("__class_fullname__", "?") for t in
+                 spec.augment.pipeline.get("transform", {}).get("transforms", [])]
+        lines.append(("augment", f"{_plural(len(steps), 'step')}: {', '.join(steps)}"))
+    lines.append(("labels", f"min_pixels {spec.labels.min_pixels}, min_visibility "
+                            f"{spec.labels.min_visibility:g}, occlusion {spec.labels.occlusion}"))
+    return lines
 
 
 def _generate(args: argparse.Namespace) -> int:

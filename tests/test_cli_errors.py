@@ -359,13 +359,39 @@ def test_check_tabletop_from_repo_root() -> None:
     assert result.stderr == ""
     lines = result.stdout.splitlines()
     assert lines[0] == "scenes/tabletop.yaml: ok"
-    assert lines[1].startswith("  scenario   tabletop (sha256 ")
-    assert "  image      640x480, 4 views per scene" in lines
-    assert "  splits     train 0.8, val 0.1, test 0.1" in lines
-    assert ("  categories 1:mug, 2:duck, 3:lego_brick, 4:jenga_block, 5:teddy_bear, 6:ball"
+    assert lines[1].startswith("  scenario    tabletop (sha256 ")
+    assert lines[1].endswith("), sampling random")
+    assert "  image       640x480, 4 views per scene" in lines
+    assert "  splits      train 0.8, val 0.1, test 0.1" in lines
+    assert ("  categories  1:mug, 2:duck, 3:lego_brick, 4:jenga_block, 5:teddy_bear, 6:ball"
             in lines)
-    assert "  static     2 bodies" in lines
-    assert "  objects    mug: count {'randint': [1, 2]} of pybullet:objects/mug.urdf" in lines
+    assert ("  static      2 bodies: floor (pybullet:plane.urdf), table "
+            "(pybullet:table/table.urdf)") in lines
+    assert "  objects     mug: count {randint: [1, 2]} of pybullet:objects/mug.urdf" in lines
+    assert ("  distractors count {randint: [1, 4]} of pybullet:random_urdfs/0[0-3]*/*.urdf "
+            "(40 files)") in lines
+    assert ("  camera      fov_deg {uniform: [45.0, 60.0]}; orbit of look_at [0, 0, 0.65]: "
+            "distance_m {uniform: [0.8, 1.3]}, azimuth_deg {uniform: [0.0, 360.0]}, "
+            "elevation_deg {uniform: [25.0, 70.0]}; near_m 0.01, far_m 20") in lines
+    assert lines[-3].startswith("  light       direction [{uniform: [-1.0, 1.0]}, ")
+    assert lines[-2:] == ["  outputs     rgb",
+                          "  labels      min_pixels 30, min_visibility 0, occlusion exact"]
+
+
+def test_check_lists_robots_augmentation_and_outputs() -> None:
+    result = _simgen(["check", "scenes/robot_workcell.yaml", "--set", "outputs.depth=true",
+                      "--set", "augment={pipeline: [{HorizontalFlip: {p: 0.5}}], "
+                               "augmentations_per_view: 2}"], REPO)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  image       640x480, 4 views per scene, 2 augmented per view" in lines
+    robot = next(line for line in lines if line.startswith("  robot "))
+    assert robot.startswith("  robot       panda (pybullet:franka_panda/panda.urdf), labeled "
+                            "robot_arm; joints panda_joint1 {uniform: [-1.5, 1.5]}, ")
+    assert robot.endswith("; other joints random; gripper {uniform: [0.0, 1.0]} on the *finger* "
+                          "joints")
+    assert "  outputs     rgb + depth" in lines
+    assert "  augment     1 step: HorizontalFlip" in lines
 
 
 def test_check_writes_nothing(tmp_path: Path) -> None:
@@ -402,3 +428,12 @@ def test_a_scenario_that_is_no_regular_file_of_bounded_size_is_refused(tmp_path,
     (tmp_path / "big.yaml").write_text("#" * (1024**2 + 1))
     line = _one_error_line(_simgen(["check", scenario], tmp_path, timeout=10))
     assert line.startswith(f"{PREFIX}{scenario}: {reason}"), line
+
+
+def test_bare_simgen_lists_the_commands(tmp_path) -> None:
+    result = _simgen([], tmp_path, process=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("usage: simgen [-h] [--version] COMMAND ...")
+    for command in ("generate", "check", "info", "preview", "export", "verify", "regen",
+                    "report", "mix"):
+        assert f"    {command} " in result.stderr, command
