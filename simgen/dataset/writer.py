@@ -72,7 +72,9 @@ def _provably_simgen(out: Path) -> bool:
     try:
         state = read_json(out / RUN_STATE, "run state", max_bytes=1 << 20)
     except SimgenError:
-        return False
+        # Nothing but what a run killed before writing its run state leaves (or one killed
+        # at the end of emptying an old dataset for --overwrite, see prepare_output).
+        return never_started(out)
     return isinstance(state, dict) and _RUN_STATE_KEYS <= set(state)
 
 
@@ -107,14 +109,28 @@ def prepare_output(out: Path, overwrite: bool) -> None:
     """Check OUT (see check_output), empty an old dataset there if overwriting, create it."""
     check_output(out, overwrite)
     if out.is_dir() and overwrite:
-        for child in out.iterdir():
-            if child.name not in SIMGEN_ENTRIES:   # check_output refused those; never removed
-                continue
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
-            else:
-                child.unlink()
+        # What proves OUT is simgen's goes last: the other folders, then the manifest, then the
+        # run state (its scene records before run.json itself). Killed part-way through, this
+        # leaves an OUT that --overwrite (see _provably_simgen) and --resume still take; removed
+        # in folder order, a kill could leave images without either proof, refused by both.
+        children = sorted((c for c in out.iterdir() if c.name in SIMGEN_ENTRIES),   # only these
+                          key=lambda c: (c.name == STATE_DIR, c.name == MANIFEST, c.name))
+        for child in children:
+            if child.name == STATE_DIR and child.is_dir() and not child.is_symlink():
+                for part in sorted(child.iterdir(), key=lambda p: p.name == RUN_STATE_NAME):
+                    _remove(part)
+            _remove(child)
     out.mkdir(parents=True, exist_ok=True)
+
+
+RUN_STATE_NAME = Path(RUN_STATE).name
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 
@@ -135,6 +151,31 @@ def read_run_state(out: Path) -> dict[str, Any] | None:
     if not isinstance(state, dict):
         raise SimgenError(f"{path}: not a simgen run state")
     return state
+
+
+def never_started(out: Path) -> bool:
+    """OUT is a folder holding nothing but empty folders of simgen's state and the temporary
+    files of writes cut short: what a run killed before its run state was renamed into place
+    leaves (from creating OUT to that rename), or --overwrite killed once it had removed the old
+    run state. There is nothing to resume and no run state or manifest proves OUT is simgen's:
+    --resume starts such a run again (see clear_never_started), --overwrite takes OUT as
+    simgen's (see _provably_simgen); before, both refused it."""
+    if not out.is_dir() or any(entry.name != STATE_DIR for entry in out.iterdir()):
+        return False
+    for root, folders, files in os.walk(out):
+        if any(os.path.islink(os.path.join(root, name)) for name in folders + files):
+            return False
+        if not all(name.startswith(".") and ".tmp-" in name for name in files):
+            return False
+    return True
+
+
+def clear_never_started(out: Path) -> None:
+    """Empty an OUT that never_started holds true of: its temporary files, then its folders."""
+    remove_partial_files(out)
+    for root, folders, _ in os.walk(out, topdown=False):
+        for name in folders:
+            os.rmdir(os.path.join(root, name))
 
 
 def committed_scenes(out: Path) -> set[int]:

@@ -116,11 +116,12 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             raise
         try:
             # Checked again under the lock: another run may have written OUT in between.
-            if resume:
-                _check_resumable(out, run_state)
+            if resume and _check_resumable(out, run_state):
                 ds.remove_partial_files(out)
                 done = ds.verified_committed_scenes(out)
             else:
+                if resume:   # killed before its run state was in place: start it again
+                    ds.clear_never_started(out)
                 ds.prepare_output(out, overwrite)
                 ds.write_run_state(out, run_state)
                 done = set()
@@ -158,10 +159,14 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                           sum(counts["annotations"].values()), counts)
 
 
-def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
-    """Refuse to resume a run started with anything that changes the bytes."""
+def _check_resumable(out: Path, run_state: dict[str, Any]) -> bool:
+    """Refuse to resume a run started with anything that changes the bytes. True when there is
+    a run to resume; False when OUT holds only what a run killed before its run state was
+    written leaves (ds.never_started), which the resume then starts from the beginning."""
     started = ds.read_run_state(out)
     if started is None:
+        if ds.never_started(out):
+            return False
         raise SimgenError(f"{out}: nothing to resume (no {layout.RUN_STATE}); run without --resume")
     missing = [key for key in run_state if key not in started]
     if missing:   # a damaged run state must not skip the checks
@@ -171,6 +176,7 @@ def _check_resumable(out: Path, run_state: dict[str, Any]) -> None:
         if key in started and started[key] != value:
             raise SimgenError(f"{out}: cannot resume: {key} was {started[key]!r} when the run "
                               f"started, now {value!r}")
+    return True
 
 
 def _stop_on_failure(scenario: Scenario, out: Path, created: bool, failure: dict) -> None:
