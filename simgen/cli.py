@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def scenario_args(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+        sub.add_argument("scenario", metavar="SCENARIO",
+                         help="scenario YAML file, or the name of one shipped with simgen "
+                              "(bin_picking, mobile_floor, robot_workcell, shelf_picking, "
+                              "tabletop)")
         sub.add_argument("--set", dest="overrides", action="append", default=[],
                          metavar="KEY.PATH=VALUE",
                          help="override a scenario value (YAML syntax), e.g. image.width=160; "
@@ -299,7 +302,10 @@ def _info() -> int:
         print(f"  renderer {name:15} {'starts' if ok is True else ok}")
     print(f"  --renderer auto picks    {info['auto_renderer']}"
           + (" (tiny for a scenario egl cannot render)" if info['auto_renderer'] == "egl" else ""))
+    from simgen.scenario.load import bundled_scenarios
+
     print(f"  cores                    {info['cores']}")
+    print(f"  shipped scenarios        {', '.join(bundled_scenarios())}")
     print(f"  default --workers        {info['default_workers']}")
     return 0
 
@@ -484,7 +490,17 @@ def _regen(args: argparse.Namespace) -> int:
     return 0 if result.identical else 1
 
 
+def _needs(module: str, extra: str, what: str) -> None:
+    """One line naming the extra to install, instead of an ImportError traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SimgenError(f"{what} needs {module}, which is not installed: "
+                          f"pip install 'simgen[{extra}]'")
+
+
 def _report(args: argparse.Namespace) -> int:
+    _needs("matplotlib", "viz", "simgen report")
     from simgen.trust.report import default_report_path, write_report
 
     out = args.out if args.out is not None else default_report_path(args.dataset)

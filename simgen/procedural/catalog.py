@@ -102,8 +102,21 @@ def build_assets(root: Path) -> list[Path]:
 
 
 def project_assets_root() -> Path:
-    """The repository's `assets/` folder."""
-    return Path(__file__).resolve().parents[2] / "assets"
+    """Where the procedural assets live: `simgen/assets/` inside the package (the repository's
+    `assets/` links there), made on first use. Where the package folder cannot be written (a
+    system-wide install) and the assets are not all there, a per-user cache folder instead:
+    `$XDG_CACHE_HOME/simgen/assets-<version>` (default ~/.cache)."""
+    import os
+
+    from simgen import __version__
+
+    packaged = Path(__file__).resolve().parents[1] / "assets"
+    if os.access(packaged if packaged.is_dir() else packaged.parent, os.W_OK):
+        return packaged
+    if (packaged / "catalog.yaml").is_file():
+        return packaged   # built at install time, or by someone who could write there
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "simgen" / f"assets-{__version__}"
 
 
 def texture_path(name: str) -> Path:

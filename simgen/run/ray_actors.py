@@ -41,7 +41,7 @@ def run_scenes_ray(job: Job, tasks: Sequence[Task], workers: int | None,
     except ImportError:
         from simgen.errors import SimgenError
 
-        raise SimgenError("the ray backend needs Ray: pip install -e '.[ray]'") from None
+        raise SimgenError("the ray backend needs Ray, which is not installed: pip install 'simgen[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, num_cpus=None if address else workers,

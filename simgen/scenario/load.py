@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import json
 import types
 import typing
@@ -68,8 +69,11 @@ class Scenario:
 
 def load(path: str | Path, overrides: Sequence[str] = (),
          asset_roots: Sequence[str | Path] = ()) -> Scenario:
-    """Read, override, validate and resolve a scenario file. Raises ScenarioError."""
-    path = Path(path)
+    """Read, override, validate and resolve a scenario file. Raises ScenarioError.
+
+    `path` may also be the name of a scenario shipped with simgen (`tabletop`, see
+    `bundled_scenarios`), when no file of that name exists here."""
+    path = _bundled(Path(path))
     name = str(path)
     data, lines = read_yaml(path, name)
     try:
@@ -85,6 +89,23 @@ def load(path: str | Path, overrides: Sequence[str] = (),
         origins[key_path] = text
     return _build(data, name, file_sha256, tuple(overrides), path.parent,
                   [Path(r) for r in asset_roots], lines, origins)
+
+
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "scenes"
+
+
+def bundled_scenarios() -> list[str]:
+    """Names of the scenarios shipped inside the package (`simgen generate tabletop ...`)."""
+    return sorted(p.stem for p in BUNDLED_DIR.glob("*.yaml"))
+
+
+def _bundled(path: Path) -> Path:
+    if len(path.parts) == 1 and path.suffix == "" and not os.path.lexists(path):
+        if (BUNDLED_DIR / f"{path.name}.yaml").is_file():
+            return BUNDLED_DIR / f"{path.name}.yaml"
+        raise ScenarioError(str(path), None, "", "file not found, and no scenario shipped with "
+                                                 f"simgen has that name ({', '.join(bundled_scenarios())})")
+    return path
 
 
 def load_resolved(resolved: Mapping[str, Any], base_dir: str | Path, name: str,
