@@ -64,16 +64,16 @@ def generate(scenario: "Scenario | str | Path", out: str | Path, images: int, se
 
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0, threads: int | None = None,
            scenario_dir: str | Path | None = None,
-           manifest_sha256: str | None = None) -> "VerifyReport":
+           manifest_sha256: str | None = None, progress: bool = False) -> "VerifyReport":
     """Check a simgen dataset (or mix) folder: COCO rules, labels true to their masks,
     provenance, every file as the manifest recorded it, what the dataset states twice; with
     `reproduce` > 0, re-make that many images (chosen with `seed`) and compare bytes; with
-    `manifest_sha256` (kept from when it was made), the manifest must be that one.
-    `report.ok` says whether it passed."""
+    `manifest_sha256` (kept from when it was made), the manifest must be that one; `progress`
+    shows the re-making on stderr. `report.ok` says whether it passed."""
     from simgen.trust.verify import verify as check
 
     return check(out, reproduce=reproduce, seed=seed, threads=threads,
-                 scenario_dir=scenario_dir, manifest_sha256=manifest_sha256)
+                 scenario_dir=scenario_dir, manifest_sha256=manifest_sha256, progress=progress)
 
 
 def regenerate(out: str | Path, image_id: int,

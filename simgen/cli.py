@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "committed scenes are not rendered again")
     gen.add_argument("--skip-failed", action="store_true",
                      help="record a scene that fails in the manifest and go on (default: stop)")
-    gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    gen.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress (a bar in a terminal, a line every 10 s in a log)")
 
     commands.add_parser("info", help="versions, renderers that start here, cores")
 
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--scenario-dir", metavar="DIR",
                      help="with --reproduce: resolve the scenario's relative asset references "
                           "in DIR instead of the folder the manifest recorded")
+    ver.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress of --reproduce (a bar in a terminal, a line every 10 s "
+                          "in a log)")
     ver.add_argument("--manifest-sha256", metavar="HEX",
                      help="the sha256 of manifest.json as verify printed it when the dataset "
                           "was made, kept elsewhere: then every file is checked against what "
@@ -343,7 +347,10 @@ def check_summary(scenario: object) -> list[tuple[str, str]]:
                        + (f", {spec.augment.augmentations_per_view} augmented per view"
                           if spec.augment else "")),
              ("splits", f"train {spec.splits.train:g}, val {spec.splits.val:g}, "
-                        f"test {spec.splits.test:g}"),
+                        f"test {spec.splits.test:g}" + (
+                            f"; held out for val and test: {spec.splits.hold_out.fraction:g} "
+                            f"of the {', '.join(spec.splits.hold_out.of)}"
+                            if spec.splits.hold_out else "")),
              ("categories", ", ".join(f"{i}:{c}" for i, c in enumerate(spec.categories, 1)))]
     statics = [f"{b.name or b.asset}" + (f" ({b.asset})" if b.name else "")
                for b in spec.static]
@@ -407,7 +414,7 @@ def _generate(args: argparse.Namespace) -> int:
         workers=workers, resume=args.resume, skip_failed=args.skip_failed,
         backend=args.backend, address=args.address,
         on_renderer=lambda name: print(f"simgen: renderer {name}", file=sys.stderr),
-        progress=not args.quiet and sys.stderr.isatty())
+        progress=not args.quiet)
     from simgen.dataset.layout import MANIFEST
     from simgen.dataset.writer import sha256_file
 
@@ -447,7 +454,8 @@ def _verify(args: argparse.Namespace) -> int:
     from simgen.trust.verify import verify
 
     report = verify(args.dataset, reproduce=args.reproduce, seed=args.seed,
-                    scenario_dir=args.scenario_dir, manifest_sha256=args.manifest_sha256)
+                    scenario_dir=args.scenario_dir, manifest_sha256=args.manifest_sha256,
+                    progress=not args.quiet)
     summary = report.summary()
     if args.json_file == "-":
         print(json.dumps(report.to_json(), indent=1))

@@ -44,13 +44,15 @@ class SceneFailure:
 
 
 def run_scene_safely(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
-                     items: Sequence[tuple[int, int]], image_format: str) -> "SceneOutput | SceneFailure":
+                     items: Sequence[tuple[int, int]], image_format: str,
+                     scenes: int) -> "SceneOutput | SceneFailure":
     """run_scene, with any error (a PyBullet error, an impossible placement) returned as a
     SceneFailure, so the caller decides whether the run stops or records it and goes on."""
     from simgen.sim import PlacementError
 
     try:
-        return run_scene(scenario, seed, scene_index, world, renderer, items, image_format)
+        return run_scene(scenario, seed, scene_index, world, renderer, items, image_format,
+                         scenes)
     except PlacementError as err:
         return SceneFailure(scene_index, str(err))
     except Exception as err:  # noqa: BLE001 - reported with its scene and seed, never swallowed
@@ -59,18 +61,22 @@ def run_scene_safely(scenario: Scenario, seed: int, scene_index: int, world: Any
 
 def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
               items: Sequence[tuple[int, int]] | Sequence[int],
-              image_format: str = "png") -> SceneOutput:
+              image_format: str = "png", scenes: int | None = None) -> SceneOutput:
     """Sample, settle, render, label (and augment) and encode one scene's images.
 
+    `scenes` is the number of scenes of the run (its -n in scenes), which the split assignment
+    needs (simgen.seeding.scene_split); None: the scene alone, a run of scene_index + 1 scenes.
     `items` are (view, variant) pairs; a plain view index means variant 0. Each view is
     rendered once; its `augment.augmentations_per_view` variants are augmented copies of that render."""
     spec = scenario.spec
+    scenes = scene_index + 1 if scenes is None else scenes
     per_view = spec.augment.augmentations_per_view if spec.augment else 1
     augmenter = _augmenter(spec.augment.pipeline) if spec.augment else None
     streams = scene_streams(seed, scene_index)
+    split = scene_split(spec.splits, seed, scene_index, scenes)
     with stage("sample"):
-        sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index)
-    split = scene_split(spec.splits, seed, scene_index)
+        sample = sample_scene(scenario, streams.sampling, seed=seed, scene_index=scene_index,
+                              split=split)
     # One seed sequence per (view, variant), spawned in a fixed order whatever is rendered.
     variant_seqs = [view_ss.spawn(per_view) for view_ss in streams.views.spawn(spec.views_per_scene)]
     with stage("settle"):

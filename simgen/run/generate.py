@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -128,7 +127,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             todo = [(scene, items) for scene, items in plan if scene not in done]
             bar = _progress(sum(len(v) for _, v in plan), progress)
             bar.update(sum(len(v) for s, v in plan if s in done))
-            job = Job(scenario, render.name, image_format)
+            job = Job(scenario, render.name, image_format,
+                      math.ceil(images / spec.images_per_scene))
             results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
                                  SceneWorker(job, world, render), backend, workers, address)
             try:
@@ -201,10 +201,9 @@ def _stop_on_os_error(scenario: Scenario, out: Path, created: bool, err: OSError
 
 
 def _progress(total: int, enabled: bool):
-    from tqdm import tqdm
+    from simgen.progress import progress
 
-    return tqdm(total=total, unit="img", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)
+    return progress(total, "images", "generate", enabled)
 
 
 def _coco_info(scenario: Scenario, seed: int) -> dict[str, Any]:

@@ -24,6 +24,7 @@ class Job:
     scenario: Any          # simgen.scenario.Scenario
     renderer: str          # resolved: 'tiny' or 'egl', so every worker renders the same way
     image_format: str
+    scenes: int            # scenes of the whole run (-n in scenes): the splits depend on it
 
 
 # One scene to make: (seed, scene index, (view, variant) pairs).
@@ -53,7 +54,7 @@ class SceneWorker:
         from simgen.scene import run_scene_safely
 
         return run_scene_safely(self.job.scenario, seed, scene_index, self.world, self.renderer,
-                                list(items), self.job.image_format)
+                                list(items), self.job.image_format, self.job.scenes)
 
     def close(self) -> None:
         if self._owns_world:

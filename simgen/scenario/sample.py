@@ -7,11 +7,12 @@ how one part is drawn leaves the others' values as they were.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from simgen import geometry
+from simgen.scenario.holdout import ASSET_KIND, TEXTURE_KIND, usable
 from simgen.scenario.load import Scenario
 from simgen.scenario.schema import AppearanceSpec, CameraSpec, GroupSpec
 from simgen.scenario.streams import QmcStream, RngStream, UniformStream, qmc_point
@@ -135,10 +136,13 @@ QMC_DIMS = 64  # uniforms per scene drawn from the low-discrepancy point; the re
 
 
 def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | None = None,
-           scene_index: int | None = None) -> SceneSample:
+           scene_index: int | None = None, split: str | None = None) -> SceneSample:
     """Draw one scene. `sampling` is the scene's sampling seed sequence (see simgen.seeding);
-    `seed` and `scene_index` are needed when the scenario samples with sobol or halton."""
+    `seed` and `scene_index` are needed when the scenario samples with sobol or halton; `split`
+    (the scene's) decides which entries it may draw where the scenario holds some out
+    (simgen.scenario.holdout; None: every entry)."""
     spec = scenario.spec
+    scenario = _Drawing(scenario, split)
     (statics_ss, objects_ss, light_ss, cameras_ss, robots_ss,
      distractors_ss) = sampling.spawn(6)
     if spec.sampling == "random":
@@ -178,7 +182,7 @@ def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | 
                 [d.draw(st) for d in s.orientation_deg])),
             scale=float(s.scale.draw(st)), fixed=s.fixed, collision=s.collision,
             name=s.name or _stem(ref),
-            group_index=index, appearance=_appearance(scenario, s.appearance, st)))
+            group_index=index, appearance=_appearance(scenario, s.appearance, st, "static")))
 
     robots = [_robot(scenario, index, robots_st) for index in range(len(spec.robots))]
 
@@ -208,16 +212,36 @@ def _stem(ref: str) -> str:
     return name.rsplit(".", 1)[0]
 
 
-def _pick(scenario: Scenario, section: str, index: int, st: UniformStream) -> str:
+class _Drawing:
+    """The scenario as one scene draws from it: its split, for held-out entries; every other
+    attribute is the scenario's."""
+
+    def __init__(self, scenario: Scenario, split: str | None) -> None:
+        self._scenario, self.split = scenario, split
+        self.hold_out = scenario.spec.splits.hold_out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._scenario, name)
+
+
+def _choose(entries: Sequence[str], u: float, kind: str, scenario: Any) -> str:
+    """The entry a uniform `u` picks, among those the scene's split may use. The same `u` picks
+    the same entry as `_index` when nothing is held out."""
+    allowed = usable(entries, kind, scenario.hold_out, scenario.split)
+    return allowed[min(int(u * len(allowed)), len(allowed) - 1)]
+
+
+def _pick(scenario: Any, section: str, index: int, st: UniformStream) -> str:
     refs = scenario.asset_choices[(section, index)]
-    return refs[0] if len(refs) == 1 else refs[_index(st, len(refs))]
+    return refs[0] if len(refs) == 1 else _choose(refs, _u(st), ASSET_KIND[section], scenario)
 
 
-def _appearance(scenario: Scenario, spec: AppearanceSpec, st: UniformStream) -> AppearanceSample:
+def _appearance(scenario: Any, spec: AppearanceSpec, st: UniformStream,
+                section: str) -> AppearanceSample:
     color = _round(d.draw(st) for d in spec.color_rgba) if spec.color_rgba else None
     texture = None
     if spec.textures and _u(st) < spec.texture_probability:
-        texture = spec.textures[_index(st, len(spec.textures))]
+        texture = _choose(spec.textures, _u(st), TEXTURE_KIND[section], scenario)
     return AppearanceSample(color, texture, scenario.asset_paths[texture] if texture else None)
 
 
@@ -244,7 +268,7 @@ def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
             asset=ref, path=scenario.asset_paths[ref], position_m=candidates[0][0],
             quaternion_xyzw=candidates[0][1], scale=round(scale, 9), fixed=False,
             name=f"{section[:-1]}", category_id=category_id, group_index=index,
-            appearance=_appearance(scenario, group.appearance, rng), physics=physics,
+            appearance=_appearance(scenario, group.appearance, rng, section), physics=physics,
             spawn="surface" if group.spawn.surface is not None else "box",
             surface_z_m=(float(low[2]), float(high[2])) if group.spawn.surface is not None else None,
             clearance_m=group.spawn.clearance_m, on_fail=group.on_fail,
@@ -282,7 +306,7 @@ def _robot(scenario: Scenario, index: int, rng: UniformStream) -> BodySample:
     return BodySample(asset=spec.asset, path=scenario.asset_paths[spec.asset], position_m=position,
                       quaternion_xyzw=quaternion, scale=1.0, fixed=True,
                       name=spec.name or _stem(spec.asset), category_id=category_id,
-                      group_index=index, appearance=_appearance(scenario, spec.appearance, rng),
+                      group_index=index, appearance=_appearance(scenario, spec.appearance, rng, "robots"),
                       spawn="fixed", joint_candidates=tuple(candidates))
 
 

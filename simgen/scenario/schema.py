@@ -41,18 +41,34 @@ class ImageSpec(_Model):
     height: StrictInt = Field(ge=16, le=8192)
 
 
+class HoldOutSpec(_Model):
+    """What val and test scenes see and train scenes never do, so a val score measures
+    generalization rather than memory: of every list a scene draws from, a `fraction` (at least
+    one entry, never all) is held out. `assets`: the asset lists of objects and distractors;
+    `textures`: the texture lists of objects, distractors and robots; `backgrounds`: the asset
+    and texture lists of static bodies (floors, tables, shelves). Which entries are held out is
+    a pure function of the list (simgen.scenario.holdout), the same for every seed."""
+
+    fraction: float = Field(gt=0.0, lt=1.0, strict=True)
+    of: list[Literal["assets", "textures", "backgrounds"]] = Field(min_length=1)
+
+
 class SplitSpec(_Model):
-    """Fractions of scenes per split; a scene's views always land in one split."""
+    """Fractions of scenes per split, met as closely as the scene count allows (see
+    simgen.seeding.split_counts); a scene's views always land in one split."""
 
     train: Probability = 1.0
     val: Probability = 0.0
     test: Probability = 0.0
+    hold_out: Optional[HoldOutSpec] = None
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> "SplitSpec":
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train + val + test must be 1 (got {total:g})")
+        if self.hold_out is not None and self.val + self.test == 0:
+            raise ValueError("hold_out needs val or test scenes to show what it holds out")
         return self
 
 

@@ -6,8 +6,9 @@ fact the dataset states twice. These are the facts it states twice, each checked
 
 - complete: the run's `-n` (images_requested, image_ids) and its failed scenes give the exact
   set of image ids; an image deleted with its COCO entries is missing from it.
-- split: a scene's split is a pure function of (seed, scene_index) and the scenario's splits
-  (simgen.seeding.scene_split); an image moved to another split disagrees with it.
+- split: a scene's split is a pure function of the scenario's splits, the seed, the scene index
+  and the run's scene count (simgen.seeding.scene_split); an image moved to another split
+  disagrees with it.
 - scene: every view of a scene shares its provenance (scene, physics) and, per object, its
   category, world pose and 3D box: an edit of one view disagrees with the others.
 - category: an annotation's category_id is the category its object was drawn with
@@ -97,20 +98,20 @@ def _check_splits(fail: Fail, manifest: dict[str, Any], resolved: dict[str, Any]
     from simgen.scenario.schema import SplitSpec
     from simgen.seeding import scene_split
 
-    seed = manifest.get("seed")
+    seed, scenes = manifest.get("seed"), manifest.get("scenes")
     try:
         splits = SplitSpec.model_validate(resolved.get("splits"))
     except ValidationError:
         return   # the manifest checks report a broken scenario
-    if not _is_int(seed) or seed < 0:
+    if not (_is_int(seed) and seed >= 0 and _is_int(scenes) and scenes >= 1):
         return
     drawn: dict[int, str] = {}
     for image_id, item in sorted(stored.items()):
         scene = _provenance(item).get("scene_index")
-        if not _is_int(scene) or scene < 0:
-            continue
+        if not _is_int(scene) or not 0 <= scene < scenes:
+            continue   # beyond the run: the completeness check names it
         if scene not in drawn:
-            drawn[scene] = scene_split(splits, seed, scene)
+            drawn[scene] = scene_split(splits, seed, scene, scenes)
         if item.split != drawn[scene]:
             fail("split", layout.coco_path(item.split), f"scene {scene} draws split "
                  f"{drawn[scene]!r} from seed {seed}, but the image is in {item.split!r}",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from simgen.dataset.layout import MANIFEST, SIDE_FILES, image_path, scenario_sha256
 from simgen.dataset.reader import StoredImage, inside, read_manifest, read_stored
@@ -57,10 +57,11 @@ def regenerate(out: str | Path, image_id: int,
 def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
                     manifest: Mapping[str, Any] | None = None,
                     stored: Mapping[int, StoredImage] | None = None,
-                    scenario_dir: str | Path | None = None) -> list[RegenResult]:
+                    scenario_dir: str | Path | None = None,
+                    on_scene: Callable[[int], None] | None = None) -> list[RegenResult]:
     """`regenerate` for several images, in the order given; a scene is settled once for all of
     its images. `manifest` and `stored` (from read_manifest / read_stored) save reading them
-    again."""
+    again; `on_scene(images)` is called as each scene's images are done (progress)."""
     from simgen.render import RendererUnavailable
     from simgen.run.job import Job, SceneWorker
     from simgen.scene import SceneFailure
@@ -81,9 +82,15 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
     per_view = spec.augment.augmentations_per_view if spec.augment else 1
     results: dict[int, RegenResult] = {}
     plan: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    scenes = manifest.get("scenes")
+    if not (isinstance(scenes, int) and not isinstance(scenes, bool) and scenes >= 1):
+        raise SimgenError(f"{out}: manifest.json gives no run size ('scenes' must be an integer "
+                          f">= 1, got {scenes!r}); the splits depend on it")
     for image_id in dict.fromkeys(image_ids):
         item = stored[image_id]
         where = _place(item, image_id, spec.views_per_scene, per_view, seed)
+        if not isinstance(where, str) and where[1] >= scenes:
+            where = f"provenance.scene_index {where[1]} is beyond the run's {scenes} scenes"
         if isinstance(where, str):
             results[image_id] = RegenResult(image_id, item.file, False,
                                             [f"cannot re-make: {where}"], None, notes=notes)
@@ -92,7 +99,7 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
             plan.setdefault((scene_seed, scene_index), []).append((image_id, view, variant))
     if plan:
         try:
-            worker = SceneWorker(Job(scenario, renderer_name, image_format))
+            worker = SceneWorker(Job(scenario, renderer_name, image_format, scenes))
         except (RendererUnavailable, ValueError) as err:
             raise SimgenError(f"renderer {renderer_name!r} (recorded in the manifest) cannot "
                               f"start here: {err}") from None
@@ -109,6 +116,8 @@ def regenerate_many(out: str | Path, image_ids: Iterable[int], *,
                             notes=notes)
                     else:
                         results[image_id] = _compare(out, image_id, item, output, notes)
+                if on_scene:
+                    on_scene(len(items))
         finally:
             worker.close()
     return [results[image_id] for image_id in image_ids]

@@ -45,7 +45,7 @@ from simgen.trust.checks import Checker, Problem, VerifyReport, add_differences,
 
 def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
            threads: int | None = None, scenario_dir: str | Path | None = None,
-           manifest_sha256: str | None = None) -> VerifyReport:
+           manifest_sha256: str | None = None, progress: bool = False) -> VerifyReport:
     """Check the dataset in `out` (see the module docstring); with `reproduce` > 0 also re-make
     that many images (of a mix: synthetic ones), chosen at random with `seed`, and compare them
     byte for byte. The manifest's format says which rules apply: a simgen dataset's, or a
@@ -78,13 +78,17 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
     report = VerifyReport(out, checker.problems, checker.checked, [], seed,
                           manifest_sha256=have_sha256)
     if reproduce:
-        reproducer(report, manifest, stored, reproduce, seed, scenario_dir)
+        if reproducer is _reproduce:
+            _reproduce(report, manifest, stored, reproduce, seed, scenario_dir, progress)
+        else:
+            reproducer(report, manifest, stored, reproduce, seed, scenario_dir)
     return report
 
 
 def _reproduce(report: VerifyReport, manifest: dict[str, Any],
                stored: dict[int, StoredImage], count: int, seed: int,
-               scenario_dir: str | Path | None) -> None:
+               scenario_dir: str | Path | None, progress: bool = False) -> None:
+    from simgen.progress import progress as progress_bar
     from simgen.trust.regen import regenerate_many
 
     ids = sorted(stored)
@@ -92,10 +96,13 @@ def _reproduce(report: VerifyReport, manifest: dict[str, Any],
         report.problems.append(Problem("reproduce", MANIFEST, "no image to re-make"))
         return
     chosen = choose_ids(ids, count, seed)
+    bar = progress_bar(len(chosen), "images", "verify --reproduce", progress)
     try:
         report.reproduced = regenerate_many(report.out, chosen, manifest=manifest, stored=stored,
-                                             scenario_dir=scenario_dir)
+                                             scenario_dir=scenario_dir, on_scene=bar.update)
     except SimgenError as err:
         report.problems.append(Problem("reproduce", MANIFEST, f"cannot re-make images: {err}"))
         return
+    finally:
+        bar.close()
     add_differences(report)

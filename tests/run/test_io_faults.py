@@ -63,6 +63,7 @@ def test_a_full_disk_is_one_line_and_resume_finishes_the_same_dataset(tmp_path, 
         if fault == "second scene's images" and path.suffix == ".png":
             calls["images"] += 1
             if calls["images"] == 5:          # the first image of scene 1
+                path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path.with_name(f".{path.name}.tmp-{os.getpid()}-x"), "wb") as f:
                     f.write(data[:100])       # as a write cut short by the full disk leaves it
                 _enospc()

@@ -141,7 +141,7 @@ def test_repo_scenes_load() -> None:
 def test_resolved_fills_defaults(base_path: Path) -> None:
     resolved = load(base_path).resolved()
     assert resolved["labels"] == {"min_pixels": 20, "min_visibility": 0.0, "occlusion": "exact"}
-    assert resolved["splits"] == {"train": 0.5, "val": 0.5, "test": 0.0}
+    assert resolved["splits"] == {"train": 0.5, "val": 0.5, "test": 0.0, "hold_out": None}
     assert resolved["objects"][0]["count"] == {"randint": [1, 3]}
     assert resolved["objects"][0]["orientation_deg"] == [0.0, 0.0, {"uniform": [0.0, 360.0]}]
     assert resolved["camera"]["near_m"] == 0.01

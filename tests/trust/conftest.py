@@ -11,6 +11,8 @@ from typing import Any, Callable
 from simgen.dataset.writer import dumps
 
 TRAIN = "annotations/instances_train.json"
+# An override that puts every scene in train: tests that edit "the" COCO file use it.
+ALL_TRAIN = "splits={train: 1, val: 0, test: 0}"
 
 
 def copy_dataset(source: Path, target: Path, run_state: bool = True) -> Path:

@@ -13,7 +13,7 @@ from simgen.errors import SimgenError
 from simgen.dataset.reader import read_stored
 from simgen.trust.regen import regenerate, regenerate_many
 from tests.conftest import REPO, SMALL
-from tests.trust.conftest import TRAIN, copy_dataset, edit_coco, flip_byte
+from tests.trust.conftest import ALL_TRAIN, TRAIN, copy_dataset, edit_coco, flip_byte
 
 TABLETOP = REPO / "scenes/tabletop.yaml"
 # As tests/scene/test_augmented.py: geometric transforms, two variants of each render.
@@ -24,12 +24,13 @@ GEOMETRIC = ("augment={pipeline: [{HorizontalFlip: {p: 0.5}}, {Rotate: {limit: [
 
 @pytest.fixture(scope="module")
 def fresh(make_dataset) -> Path:
-    return make_dataset(TABLETOP, images=8)
+    # Every image in train, as the tests below assume (one file to edit).
+    return make_dataset(TABLETOP, images=8, overrides=(*SMALL, ALL_TRAIN))
 
 
 @pytest.fixture(scope="module")
 def augmented(make_dataset) -> Path:
-    return make_dataset(TABLETOP, images=8, overrides=tuple(SMALL) + (GEOMETRIC,))
+    return make_dataset(TABLETOP, images=8, overrides=(*SMALL, GEOMETRIC, ALL_TRAIN))
 
 
 def test_regen_gives_identical_bytes(fresh):
@@ -70,9 +71,9 @@ def test_many_images_settle_each_scene_once(fresh, monkeypatch):
     calls = []
     real = scene_module.run_scene_safely
 
-    def counting(scenario, seed, scene_index, world, renderer, items, image_format):
+    def counting(scenario, seed, scene_index, world, renderer, items, image_format, scenes):
         calls.append((scene_index, list(items)))
-        return real(scenario, seed, scene_index, world, renderer, items, image_format)
+        return real(scenario, seed, scene_index, world, renderer, items, image_format, scenes)
 
     monkeypatch.setattr(scene_module, "run_scene_safely", counting)
     results = regenerate_many(fresh, [8, 1, 6, 3])

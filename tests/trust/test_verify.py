@@ -15,15 +15,16 @@ from simgen.cli import main
 from simgen.errors import SimgenError
 from simgen.trust.checks import PRINT_LIMIT, rle_totals
 from simgen.trust.verify import verify
-from tests.conftest import REPO
-from tests.trust.conftest import TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
+from tests.conftest import REPO, SMALL
+from tests.trust.conftest import ALL_TRAIN, TRAIN, copy_dataset, edit_coco, flip_byte, rehash, repaint_pixel
 
 TABLETOP = REPO / "scenes/tabletop.yaml"
 
 
 @pytest.fixture(scope="module")
 def fresh(make_dataset) -> Path:
-    return make_dataset(TABLETOP, images=8)
+    # Every image in train, as the edits below assume (one file to edit).
+    return make_dataset(TABLETOP, images=8, overrides=(*SMALL, ALL_TRAIN))
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ def test_fresh_dataset_is_clean(fresh):
     assert report.ok, lines(report)
     manifest = json.loads((fresh / "manifest.json").read_bytes())
     assert report.checked == {
-        "files": len(manifest["files"]), "annotation_files": 3,
+        "files": len(manifest["files"]), "annotation_files": 1,   # only train holds images
         "images": sum(manifest["counts"]["images"].values()),
         "annotations": sum(manifest["counts"]["annotations"].values())}
     assert report.checked["images"] == 8 and report.checked["annotations"] > 0

@@ -62,6 +62,13 @@ def _recount(out: Path) -> None:
     _write_manifest(out, manifest)
 
 
+def _scene_and_other_view(data: dict, image_id: int) -> tuple[int, int]:
+    """The scene of an image and the first other view of that scene."""
+    scenes = {i["id"]: i["provenance"]["scene_index"] for i in data["images"]}
+    return scenes[image_id], min(i for i, s in scenes.items()
+                                 if s == scenes[image_id] and i != image_id)
+
+
 def _first_annotated(data: dict) -> tuple[int, dict]:
     """(index, annotation) of the first annotation whose keypoints are all in the image."""
     for index, ann in enumerate(data["annotations"]):
@@ -145,10 +152,11 @@ def test_a_relabelled_object_disagrees_with_its_drawn_category(ds):
     assert labels[0].message.startswith(f"category_id {other}, but objects[{ann['object_index']}]"
                                         f" was drawn as category {ann['category_id']}")
     # the other views of its scene still say what it was
+    scene, other = _scene_and_other_view(data, ann["image_id"])
     assert [(p.check, p.image_id, p.annotation_id, p.message) for p in report.problems
             if p.check != "labels"] == [
         ("scene", ann["image_id"], ann["id"], f"object_index {ann['object_index']}: category_id, "
-         "pose_world or box3d differ from image 2 and the other views of scene 0")]
+         f"pose_world or box3d differ from image {other} and the other views of scene {scene}")]
 
 
 def test_an_object_relabelled_in_every_view_still_disagrees_with_provenance(ds):
@@ -205,8 +213,10 @@ def test_one_view_with_other_scene_provenance_disagrees_with_the_others(ds):
     image_id = coco(ds)["images"][1]["id"]
     edit_coco(ds, edit)
     report = verify(ds)
+    scene, other = _scene_and_other_view(coco(ds), image_id)
     assert [(p.check, p.image_id, p.message) for p in report.problems] == [
-        ("scene", image_id, "provenance.scene differs from image 1 and the other views of scene 0")]
+        ("scene", image_id, f"provenance.scene differs from image {other} and the other views "
+                            f"of scene {scene}")]
 
 
 # --- the run's scene records: a second copy of labels and hashes -------------------------------
