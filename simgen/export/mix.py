@@ -51,6 +51,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from simgen.dataset.coco_source import CocoSource, CocoSplit, load_coco_source
+from simgen.dataset.reader import read_json, read_json_bytes, short
 from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.dataset import layout
@@ -192,8 +193,9 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             rel = layout.coco_path(split)
             try:
                 data = dumps(coco)
-            except ValueError as err:  # NaN or Infinity read from a real file: not JSON
-                raise SimgenError(f"{real}: cannot write its entries as JSON ({err})") from None
+            except (ValueError, RecursionError) as err:  # NaN read from a real file: not JSON
+                raise SimgenError(f"{_not_json_entry(real_src)}: cannot be written as JSON "
+                                  f"({err})") from None
             write_atomic(staging / rel, data)
             record(rel)
             counts["images"][split] = len(images)
@@ -215,8 +217,9 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             "counts": counts,
             "files": {rel: files[rel] for rel in sorted(files)},
         }
-        write_atomic(staging / layout.MANIFEST,
-                     json.dumps(manifest, indent=1, ensure_ascii=False).encode() + b"\n")
+        write_atomic(staging / layout.MANIFEST,   # allow_nan=False: always JSON, never NaN
+                     json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False).encode()
+                     + b"\n")
     return MixResult(out, n_images, sum(counts["annotations"].values()), len(real_items), n_syn,
                      len(pool), achieved, dict(counts["images"]),
                      tuple(c["name"] for c in categories.entries), categories.real_only,
@@ -263,8 +266,8 @@ def _load_real(path: Path | str, images_dir: Path | str | None) -> CocoSource:
 
 def _manifest_format(root: Path) -> str:
     try:
-        manifest = json.loads((root / layout.MANIFEST).read_bytes())
-    except (OSError, ValueError):
+        manifest = read_json(root / layout.MANIFEST, "manifest")
+    except SimgenError:
         return ""
     return str(manifest.get("format", "")) if isinstance(manifest, dict) else ""
 
@@ -275,34 +278,64 @@ def _load_synthetic(path: Path | str) -> tuple[CocoSource, dict[str, Any], str]:
     source = load_coco_source(path)
     manifest_path = source.root / layout.MANIFEST
     try:
-        raw = manifest_path.read_bytes()
-        manifest = json.loads(raw)
-    except (OSError, ValueError):
-        raise SimgenError(f"{path}: not a simgen dataset (no readable manifest.json in "
-                          f"{source.root}); --synthetic takes a folder simgen generate "
-                          "wrote") from None
+        manifest, raw = read_json_bytes(manifest_path, "manifest")
+    except SimgenError as err:
+        raise SimgenError(f"{path}: not a simgen dataset ({err}); --synthetic takes a folder "
+                          "simgen generate wrote") from None
     fmt = manifest.get("format") if isinstance(manifest, dict) else None
     if not (isinstance(fmt, str) and fmt.startswith(layout.DATASET_FORMAT_PREFIX)):
-        raise SimgenError(f"{manifest_path}: format {fmt!r} is not a dataset simgen generate "
-                          f"wrote ({layout.DATASET_FORMAT_PREFIX}N); --synthetic takes one")
+        raise SimgenError(f"{manifest_path}: format {short(fmt)} is not a dataset simgen "
+                          f"generate wrote ({layout.DATASET_FORMAT_PREFIX}N); --synthetic takes "
+                          "one")
     if not isinstance(manifest.get("files"), dict):
         raise SimgenError(f"{manifest_path}: has no files list")
+    _check_provenance_fields(manifest_path, manifest)
     for split in source.splits:
-        rel = _relative(split.json_path, source.root)
-        entry = manifest["files"].get(rel)
-        if not isinstance(entry, dict) or entry.get("sha256") != sha256_file(split.json_path):
-            raise SimgenError(f"{split.json_path}: does not match the sha256 in "
-                              f"{manifest_path}; the dataset changed after simgen wrote it "
-                              "(see simgen verify)")
+        _check_listed(source, manifest["files"], split.json_path,
+                      {"sha256": sha256_file(split.json_path),
+                       "bytes": split.json_path.stat().st_size})
     return source, manifest, hashlib.sha256(raw).hexdigest()
+
+
+def _check_provenance_fields(manifest_path: Path, manifest: dict[str, Any]) -> None:
+    """The manifest values the mix's own manifest records (sources.synthetic), of the types
+    `simgen verify` of the mix requires: a NaN seed would make the mix's manifest not JSON."""
+    scenario = manifest.get("scenario")
+    seed = manifest.get("seed")
+    if not (isinstance(seed, int) and not isinstance(seed, bool)):
+        raise SimgenError(f"{manifest_path}: seed must be an integer (got {short(seed)})")
+    if not (isinstance(scenario, dict) and isinstance(scenario.get("sha256"), str)
+            and isinstance(scenario.get("name"), (str, type(None)))):
+        raise SimgenError(f"{manifest_path}: scenario must give name and sha256 as strings")
+
+
+def _check_listed(source: CocoSource, files: dict[str, Any], path: Path,
+                  found: dict[str, Any]) -> None:
+    """`found` (sha256 and bytes of `path`) is what the manifest's files list records."""
+    entry = files.get(_relative(path, source.root))
+    if not (isinstance(entry, dict) and entry.get("sha256") == found["sha256"]
+            and entry.get("bytes") == found["bytes"]):
+        raise SimgenError(f"{path}: does not match the sha256 and size in "
+                          f"{source.root / layout.MANIFEST}; the dataset changed after simgen "
+                          "wrote it (see simgen verify)")
 
 
 def _check_synthetic_image(source: CocoSource, files: dict[str, Any], path: Path,
                            placed: dict[str, Any]) -> None:
-    entry = files.get(_relative(path, source.root))
-    if not isinstance(entry, dict) or entry.get("sha256") != placed["sha256"]:
-        raise SimgenError(f"{path}: does not match the sha256 in {source.root / 'manifest.json'}"
-                          "; the dataset changed after simgen wrote it (see simgen verify)")
+    _check_listed(source, files, path, placed)
+
+
+def _not_json_entry(real_src: CocoSource) -> str:
+    """Where the real dataset holds a value JSON cannot write (NaN or Infinity in a field the
+    loader does not check, nesting too deep to write): looked for only once writing failed."""
+    for split in real_src.splits:
+        for key in ("images", "annotations"):
+            for index, entry in enumerate(getattr(split, key)):
+                try:
+                    dumps(entry)
+                except (ValueError, RecursionError):
+                    return f"{split.json_path}: {key}[{index}]"
+    return str(real_src.root)
 
 
 def _check_target(out: Path, real: Path | str, synthetic: CocoSource) -> None:
@@ -454,7 +487,9 @@ def _synthetic_record(path: Path | str, source: CocoSource, manifest: dict[str, 
         "path": Path(os.path.abspath(path)).as_posix(),
         "format": manifest.get("format"),
         "manifest_sha256": manifest_sha256,
-        "simgen_version": manifest.get("simgen_version"),
+        # A string or None: the manifest may hold any JSON value there, NaN too.
+        "simgen_version": (manifest["simgen_version"]
+                           if isinstance(manifest.get("simgen_version"), str) else None),
         "scenario": {"name": scenario.get("name"), "sha256": scenario.get("sha256")},
         "seed": manifest.get("seed"),
         "images_available": available,

@@ -18,7 +18,9 @@ import cv2
 from simgen.dataset import layout
 from simgen.dataset.layout import MANIFEST, STATE_DIR, scenario_sha256
 from simgen.dataset.images import decode_bounded, read_bounded
-from simgen.dataset.reader import StoredImage, inside
+# rle_totals lives with the dataset reader now; imported from here too. brief: a short repr.
+from simgen.dataset.reader import StoredImage, inside, rle_totals
+from simgen.dataset.reader import short as brief
 from simgen.errors import SimgenError
 from simgen.trust.regen import RegenResult
 
@@ -270,6 +272,9 @@ class Checker:
         split = layout.split_of(rel)
         try:
             data = json.loads(raw)
+        except RecursionError:   # [[[[...]]]] 100000 levels deep
+            self.fail("coco", rel, "not valid JSON (nested too deeply)")
+            return
         except ValueError as err:
             self.fail("coco", rel, f"not valid JSON ({err})")
             return
@@ -283,6 +288,8 @@ class Checker:
         for key, value in lists.items():
             if key in data and not isinstance(value, list):
                 self.fail("coco", rel, f"{key!r} is not a list")
+        if "licenses" in data and not isinstance(data["licenses"], list):
+            self.fail("coco", rel, f"'licenses' is not a list (got {brief(data['licenses'])})")
         if not all(isinstance(v, list) for v in lists.values()):
             return
         category_ids = self._check_categories(rel, lists["categories"])
@@ -329,7 +336,7 @@ class Checker:
             image_id = image.get("id")
             if not is_int(image_id) or image_id < 1:
                 self.fail("coco", rel, f"images[{index}]: id must be an integer >= 1 "
-                          f"(got {image_id!r})")
+                          f"(got {brief(image_id)})")
                 continue
             if image_id in seen_ids:
                 first = seen_ids[image_id]
@@ -343,15 +350,15 @@ class Checker:
             for key in ("width", "height"):
                 if not is_int(image.get(key)) or image[key] < 1:
                     self.fail("coco", rel, f"{key} must be an integer >= 1 "
-                              f"(got {image.get(key)!r})", image_id)
+                              f"(got {brief(image.get(key))})", image_id)
                     usable = False
             name = image.get("file_name")
-            if not isinstance(name, str) or not _safe_relative(name):
+            if not isinstance(name, str) or "\0" in name or not _safe_relative(name):
                 self.fail("coco", rel, f"file_name must be a relative path inside images/{split}/ "
-                          f"(got {name!r})", image_id)
+                          f"(got {brief(name)})", image_id)
                 usable = False
             elif name != self._file_name(image_id, name):
-                self.fail("coco", rel, f"file_name {name!r} is not the one of its id "
+                self.fail("coco", rel, f"file_name {brief(name)} is not the one of its id "
                           f"({self._file_name(image_id, name)})", image_id)
             self._check_provenance(rel, split, image_id, image)
             if usable:
@@ -446,8 +453,8 @@ class Checker:
                 if key in image:
                     name = image[key]
                     if not isinstance(name, str) or not _safe_relative(name):
-                        self.fail("coco", rel, f"{key} must be a relative path (got {name!r})",
-                                  image_id)
+                        self.fail("coco", rel, f"{key} must be a relative path "
+                                  f"(got {brief(name)})", image_id)
                     else:
                         jobs.append((image_id, name, size, key))
         files = self.manifest["files"]
@@ -528,7 +535,7 @@ class Checker:
                       ann_id if is_int(ann_id) else f"[{index}]")
 
         if not is_int(ann_id) or ann_id < 1:
-            fail(f"id must be an integer >= 1 (got {ann_id!r})")
+            fail(f"id must be an integer >= 1 (got {brief(ann_id)})")
         elif ann_id in seen:
             fail("annotation id is used twice")
         else:
@@ -540,7 +547,7 @@ class Checker:
         if "iscrowd" not in ann:
             fail("no iscrowd")
         elif not is_int(ann["iscrowd"]) or ann["iscrowd"] not in (0, 1):
-            fail(f"iscrowd must be 0 or 1 (got {ann['iscrowd']!r})")
+            fail(f"iscrowd must be 0 or 1 (got {brief(ann['iscrowd'])})")
         return self._check_label(fail, ann, image)
 
     def _exact_labels(self, image: dict[str, Any] | None) -> bool:
@@ -552,7 +559,7 @@ class Checker:
         """Hook: area, bbox and segmentation of one annotation; True when its mask is an RLE
         string of the image's size, to be checked (and checked against them) in a batch."""
         if not is_int(ann.get("area")) or ann["area"] < 0:
-            fail(f"area must be an integer >= 0 (got {ann.get('area')!r})")
+            fail(f"area must be an integer >= 0 (got {brief(ann.get('area'))})")
         bbox = ann.get("bbox")
         box_ok = isinstance(bbox, list) and len(bbox) == 4 and all(map(is_int, bbox))
         if not box_ok:
@@ -619,58 +626,6 @@ def _walk(root: Path) -> list[Path]:
     for folder, dirs, names in os.walk(root, followlinks=False):
         found += [Path(folder) / name for name in dirs + names]
     return sorted(found)
-
-
-def rle_totals(counts: Sequence[str]) -> Any:
-    """The number of pixels each COCO compressed RLE string covers (the sum of its runs), or -1
-    where the string is malformed (a character outside '0'..'o', a value left unfinished, a
-    value too long, a negative run). Vectorised over all strings: one pass in NumPy.
-
-    The format (pycocotools' rleToString): each run is a signed value in 5-bit groups, low
-    first, 0x20 meaning another group follows and 0x10 in the last group the sign, plus 48;
-    runs from the fourth on are stored as the difference to the run two before."""
-    import numpy as np
-
-    n = len(counts)
-    ascii_ok = np.fromiter((isinstance(s, str) and s.isascii() for s in counts), bool, n)
-    raw = [s.encode("ascii") if ok else b"" for s, ok in zip(counts, ascii_ok)]
-    lengths = np.fromiter(map(len, raw), np.int64, n)
-    if not lengths.sum():
-        return np.where(ascii_ok, 0, -1)
-    c = np.frombuffer(b"".join(raw), np.uint8).astype(np.int64) - 48
-    owner = np.repeat(np.arange(n), lengths)
-    bad = ~ascii_ok
-    np.logical_or.at(bad, owner, (c < 0) | (c > 63))
-    c = np.clip(c, 0, 63)
-    ends = (c & 0x20) == 0                              # the last group of a value
-    nonempty = lengths > 0
-    last = (np.cumsum(lengths) - 1)[nonempty]
-    bad[nonempty] |= ~ends[last]                        # a string must end on a finished value
-    ends[last] = True                                   # (so no value spans two strings)
-    starts = np.flatnonzero(np.concatenate(([True], ends[:-1])))
-    group_len = np.diff(np.concatenate((starts, [c.size])))
-    value_owner = owner[starts]
-    np.logical_or.at(bad, value_owner, group_len > 12)  # > 60 bits: not a pixel count
-    k = np.arange(c.size) - np.repeat(starts, group_len)
-    values = np.add.reduceat((c & 0x1F) << np.minimum(5 * k, 60), starts)
-    negative = (c[starts + group_len - 1] & 0x10) != 0
-    values -= np.where(negative, np.int64(1) << np.minimum(5 * group_len, 60), 0)
-    # Undo the differences: within a string, runs 1, 3, 5, ... and runs 2, 4, ... are each a
-    # running sum (run 0 stands alone). One segmented cumulative sum over all strings.
-    first = np.searchsorted(value_owner, np.arange(n))
-    m = np.arange(values.size) - first[value_owner]
-    key = 3 * value_owner + np.where(m == 0, 0, 1 + m % 2)
-    order = np.lexsort((m, key))
-    sorted_values, sorted_keys = values[order], key[order]
-    running = np.cumsum(sorted_values)
-    segment_start = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
-    first_in_segment = np.maximum.accumulate(np.where(segment_start, np.arange(order.size), 0))
-    runs = np.empty_like(values)
-    runs[order] = running - (running - sorted_values)[first_in_segment]
-    np.logical_or.at(bad, value_owner, runs < 0)
-    totals = np.zeros(n, np.int64)
-    np.add.at(totals, value_owner, runs)
-    return np.where(bad, -1, totals)
 
 
 def _safe_relative(rel: str) -> bool:

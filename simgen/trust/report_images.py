@@ -38,14 +38,38 @@ def read_rgb(path: Path, width: float, height: float, max_side: int) -> np.ndarr
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+# pycocotools rasterizes a polygon by walking its edges in steps of 1/5 pixel, into arrays it
+# allocates without bounds: a vertex at 1e300 crashed the process, one at 1e8 would take GBs.
+# Polygons reaching further than one image size past an edge, or whose walk is longer than
+# this many steps, are not drawn (their box still is).
+MAX_POLYGON_STEPS = 20_000_000
+
+
+def _drawable(polygon: Any, height: int, width: int) -> bool:
+    """A polygon pycocotools can rasterize in bounded memory: >= 3 (x, y) points of finite
+    numbers near the image, its walk at most MAX_POLYGON_STEPS steps."""
+    if not (isinstance(polygon, list) and len(polygon) >= 6 and len(polygon) % 2 == 0):
+        return False
+    try:
+        xy = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    except (ValueError, TypeError):
+        return False
+    low, high = -np.array([width, height]), 2 * np.array([width, height])
+    if not (np.isfinite(xy).all() and (xy >= low).all() and (xy <= high).all()):
+        return False
+    steps = np.abs(np.diff(np.vstack([xy, xy[:1]]), axis=0)).max(axis=1).sum() * 5
+    return bool(steps <= MAX_POLYGON_STEPS)
+
+
 def full_mask(segmentation: Any, height: int, width: int) -> np.ndarray | None:
     """A COCO segmentation (polygons, RLE with list or string counts) as a bool mask; None
-    where there is none or it cannot be read (the box is drawn all the same)."""
+    where there is none or it cannot be read (the box is drawn all the same). The loader
+    (simgen.dataset.coco_source) checked the RLE's size and runs; polygons are checked here."""
     from pycocotools import mask as mask_utils
 
     try:
         if isinstance(segmentation, list) and segmentation:
-            polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6]
+            polygons = [p for p in segmentation if _drawable(p, height, width)]
             if not polygons:
                 return None
             rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
@@ -60,23 +84,31 @@ def full_mask(segmentation: Any, height: int, width: int) -> np.ndarray | None:
         else:
             return None
         return mask_utils.decode(rle).astype(bool)
-    except (ValueError, TypeError, KeyError, OverflowError):
+    except (ValueError, TypeError, KeyError, OverflowError, UnicodeError):
         return None
+
+
+def _clip(value: float, size: float) -> float:
+    """`value` within one image size of the image (what is further out is not drawn anyway)."""
+    return min(max(value, -size), 2.0 * size)
 
 
 def scaled_annotation(ann: dict[str, Any], image: dict[str, Any], thumb_h: int,
                       thumb_w: int) -> dict[str, Any]:
-    """`ann` for drawing on a thumb_w x thumb_h copy of its image: box scaled, mask resized
+    """`ann` for drawing on a thumb_w x thumb_h copy of its image: box clipped near the image
+    (a box of 1e300 pixels overflowed OpenCV's int coordinates) and scaled, mask resized
     (nearest neighbour) and re-encoded as the string RLE that draw_labels reads."""
     import cv2
 
     from simgen.label import rle_of_columns
 
-    sx, sy = thumb_w / float(image["width"]), thumb_h / float(image["height"])
+    width, height = float(image["width"]), float(image["height"])
+    sx, sy = thumb_w / width, thumb_h / height
     x, y, w, h = (float(v) for v in ann["bbox"])
+    x2, y2 = _clip(x + w, width), _clip(y + h, height)
+    x, y = _clip(x, width), _clip(y, height)
     left, top = int(x * sx), int(y * sy)
-    box = [left, top, max(1, int(np.ceil((x + w) * sx)) - left),
-           max(1, int(np.ceil((y + h) * sy)) - top)]
+    box = [left, top, max(1, int(np.ceil(x2 * sx)) - left), max(1, int(np.ceil(y2 * sy)) - top)]
     out = {"category_id": ann["category_id"], "bbox": box}
     mask = full_mask(ann.get("segmentation"), int(image["height"]), int(image["width"]))
     if mask is not None:

@@ -121,7 +121,8 @@ def label_stats(source: CocoSource) -> LabelStats:
             counts[name] += 1
             seen.add(name)
             x, y, w, h = (float(v) for v in ann["bbox"])
-            rel_size.append(math.sqrt(max(w, 0.0) * max(h, 0.0) / (width * height)))
+            # Two roots, not the root of a product: w * h of a 1e300-pixel box is inf.
+            rel_size.append(math.sqrt(max(w, 0.0) / width) * math.sqrt(max(h, 0.0) / height))
             if w > 0 and h > 0:
                 aspect.append(math.log2(w / h))
             centres.append(((x + w / 2) / width, (y + h / 2) / height))

@@ -207,6 +207,10 @@ def _check_coco_label(fail: Any, ann: dict[str, Any], image: dict[str, Any] | No
         if not seg or not all(isinstance(poly, list) and len(poly) >= 6 and len(poly) % 2 == 0
                               and all(map(_is_number, poly)) for poly in seg):
             fail("segmentation polygons must be lists of >= 6 numbers (x, y pairs)")
+        elif image is not None and not _polygons_inside(seg, image):
+            # Like the box; a point at 1e300 crashed pycocotools' rasterizer (simgen report).
+            fail(f"segmentation polygons must lie inside the {image['width']}x"
+                 f"{image['height']} image (within {BOX_TOLERANCE} px)")
         return False
     if not (isinstance(seg, dict) and "counts" in seg):
         fail(f"segmentation must be polygons or an RLE (got {short(seg)})")
@@ -227,6 +231,12 @@ def _check_coco_label(fail: Any, ann: dict[str, Any], image: dict[str, Any] | No
     else:
         fail("segmentation counts must be an RLE string or a list of run lengths")
     return False
+
+
+def _polygons_inside(polygons: list[list[float]], image: dict[str, Any]) -> bool:
+    tol = BOX_TOLERANCE
+    return all(-tol <= v <= limit + tol for poly in polygons
+               for v, limit in zip(poly, [image["width"], image["height"]] * (len(poly) // 2)))
 
 
 # --- --reproduce -------------------------------------------------------------------------------
