@@ -17,10 +17,17 @@ with no images are left out; when val is missing, data.yaml points val at train 
 Ultralytics still starts. Everything is validated before anything is written, and the export is
 built in a hidden sibling folder renamed to YOLO_DIR at the end: a failure leaves no YOLO_DIR and
 no half-written file. The same input always gives the same bytes (data.yaml's `path` aside).
+
+Only a dataset simgen wrote is exported (`simgen generate` or `simgen mix`: its manifest.json
+lists every file with its sha256 and size), and only as its manifest lists it: each COCO file
+and image is read once and must have the recorded sha256 and size; a hand-made COCO folder, a
+changed file or an unlisted one is refused (`simgen verify` tells what changed). COCO files
+are checked by the one COCO checker (simgen.dataset.coco_source.check_coco).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -30,7 +37,9 @@ from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
 from simgen.dataset import layout
 from simgen.dataset.layout import SPLITS
-from simgen.dataset.reader import inside, read_json
+from simgen.dataset.coco_source import check_coco
+from simgen.dataset.images import read_bounded
+from simgen.dataset.reader import inside, read_json_bytes, read_manifest, short
 from simgen.dataset.writer import write_atomic
 
 
@@ -60,7 +69,7 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
     if link not in (LINK_AUTO, LINK_COPY, LINK_HARD):
         raise ValueError(f"link must be auto, copy or link (got {link!r})")
     dataset, out = Path(dataset), Path(out)
-    splits, names = _read_dataset(dataset)
+    splits, names = _read_dataset(dataset, segments)
     _check_target(dataset, out)
 
     out_abs = Path(os.path.abspath(out))
@@ -84,86 +93,148 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
 
 # --- reading and validation (nothing is written before these pass) ---------------------------
 
-def _read_dataset(dataset: Path) -> tuple[list[_Split], list[dict[str, Any]]]:
+# Manifest formats whose datasets are exported: what `simgen generate` and `simgen mix` write.
+FORMATS = (layout.DATASET_FORMAT_PREFIX, layout.MIX_FORMAT_PREFIX)
+_HASH_THREADS = 8
+
+
+def _read_dataset(dataset: Path, segments: bool) -> tuple[list[_Split], list[dict[str, Any]]]:
     """The non-empty splits (train, val, test, then others by name) and the categories in id
-    order; SimgenError unless `dataset` is a readable simgen/COCO dataset folder."""
+    order; SimgenError unless `dataset` is a simgen dataset (or mix) whose COCO files and
+    images are those its manifest lists, by sha256 and size."""
     files = layout.coco_files(dataset) if dataset.is_dir() else []
     if not files:
         raise SimgenError(f"{dataset}: not a simgen dataset (no annotations/instances_*.json)")
+    listed = _read_manifest(dataset)
     order = {name: i for i, name in enumerate(SPLITS)}
     files.sort(key=lambda p: (order.get(layout.split_of(p), len(order)), p.name))
     categories: list[dict[str, Any]] | None = None
     splits = []
     for path in files:
-        name = layout.split_of(path)
-        data = _load_json(path)
+        data = _load_json(dataset, path, listed)
         cats = sorted(data["categories"], key=lambda c: c["id"])
         if categories is None:
             categories = cats
         elif [(c["id"], c["name"]) for c in cats] != [(c["id"], c["name"]) for c in categories]:
             raise SimgenError(f"{path}: categories differ from those of {files[0].name}")
-        split = _Split(name, data["images"])
-        if not split.images:
-            continue
-        by_id = {}
-        stems: set[str] = set()
-        for image in split.images:
-            rel = PurePosixPath(image["file_name"])
-            if rel.is_absolute() or ".." in rel.parts or not rel.name:
-                raise SimgenError(f"{path}: image {image['id']}: file_name must be a relative "
-                                  f"path inside images/{name}/ (got {image['file_name']!r})")
-            if image["id"] in by_id:
-                raise SimgenError(f"{path}: image id {image['id']} is listed twice")
-            label = rel.with_suffix(".txt").as_posix()
-            if label in stems:
-                raise SimgenError(f"{path}: two images share the label file labels/{name}/{label}")
-            stems.add(label)
-            # Inside the dataset, links included: a link out of it is never exported.
-            if not inside(dataset, layout.image_path(name, rel.as_posix()), "image").is_file():
-                raise SimgenError(f"{dataset / 'images' / name / rel}: image file missing")
-            by_id[image["id"]] = image
-        known = {c["id"] for c in categories}
-        for ann in data["annotations"]:
-            if ann["image_id"] not in by_id:
-                raise SimgenError(f"{path}: annotation {ann.get('id')}: unknown image_id "
-                                  f"{ann['image_id']}")
-            if ann["category_id"] not in known:
-                raise SimgenError(f"{path}: annotation {ann.get('id')}: unknown category_id "
-                                  f"{ann['category_id']}")
-            if ann.get("iscrowd", 0):
-                continue  # crowd regions are not objects to detect (simgen writes none)
-            split.annotations.setdefault(ann["image_id"], []).append(ann)
-        splits.append(split)
+        split = _read_split(path, layout.split_of(path), data, categories, segments)
+        if split.images:
+            splits.append(split)
     if not splits:
         raise SimgenError(f"{dataset}: the dataset has no images; nothing to export")
+    _check_images(dataset, listed, [(layout.image_path(s.name, im["file_name"]),
+                                     f"images[{i}] of {layout.coco_path(s.name)}")
+                                    for s in splits for i, im in enumerate(s.images)])
     return splits, categories or []
 
 
-def _load_json(path: Path) -> dict[str, Any]:
-    data = read_json(path, "COCO file")
-    if not isinstance(data, dict) or not all(isinstance(data.get(key), list)
-                                             for key in ("images", "annotations", "categories")):
-        raise SimgenError(f"{path}: not a COCO instances file (needs images, annotations and "
-                          "categories lists)")
-    try:
-        for image in data["images"]:
-            image["id"], image["file_name"]
-            if not (isinstance(image["width"], int) and isinstance(image["height"], int)
-                    and image["width"] > 0 and image["height"] > 0):
-                raise SimgenError(f"{path}: image {image['id']}: width and height must be "
-                                  "integers > 0")
-        for ann in data["annotations"]:
-            ann["image_id"], ann["category_id"]
-            bbox = ann["bbox"]
-            if not (isinstance(bbox, list) and len(bbox) == 4
-                    and all(isinstance(v, (int, float)) for v in bbox)):
-                raise SimgenError(f"{path}: annotation {ann.get('id')}: bbox must be 4 numbers "
-                                  "[x, y, w, h]")
-        for cat in data["categories"]:
-            cat["id"], cat["name"]
-    except (KeyError, TypeError) as err:
-        raise SimgenError(f"{path}: an image, annotation or category lacks field {err}") from None
-    return data
+def _read_split(path: Path, name: str, data: dict[str, Any], categories: list[dict[str, Any]],
+                segments: bool) -> _Split:
+    """One COCO file's images (file names checked) and annotations by image."""
+    split = _Split(name, data["images"])
+    by_id = {}
+    stems: set[str] = set()
+    for index, image in enumerate(split.images):
+        rel = PurePosixPath(image["file_name"])
+        if rel.is_absolute() or ".." in rel.parts or not rel.name:
+            raise SimgenError(f"{path}: images[{index}].file_name must be a relative path inside "
+                              f"images/{name}/ (got {short(image['file_name'])})")
+        for key in ("width", "height"):   # the loader allows any number > 0; YOLO needs pixels
+            if not isinstance(image[key], int):
+                raise SimgenError(f"{path}: images[{index}].{key} must be an integer "
+                                  f"(got {short(image[key])})")
+        if image["id"] in by_id:
+            raise SimgenError(f"{path}: image id {short(image['id'])} is listed twice")
+        label = rel.with_suffix(".txt").as_posix()
+        if label in stems:
+            raise SimgenError(f"{path}: two images share the label file labels/{name}/{label}")
+        stems.add(label)
+        by_id[image["id"]] = image
+    known = {c["id"] for c in categories}
+    for index, ann in enumerate(data["annotations"]):
+        image = by_id.get(ann["image_id"])
+        if image is None:
+            raise SimgenError(f"{path}: annotations[{index}]: unknown image_id "
+                              f"{short(ann['image_id'])}")
+        if ann["category_id"] not in known:
+            raise SimgenError(f"{path}: annotations[{index}]: unknown category_id "
+                              f"{short(ann['category_id'])}")
+        if ann.get("iscrowd", 0):
+            continue  # crowd regions are not objects to detect (simgen writes none)
+        if segments:
+            _check_mask(path, index, ann, image)
+        split.annotations.setdefault(ann["image_id"], []).append(ann)
+    return split
+
+
+def _check_mask(path: Path, index: int, ann: dict[str, Any], image: dict[str, Any]) -> None:
+    """--segments reads the RLE string of the image's size that simgen writes (the loader
+    checked its runs cover that size: pycocotools decodes it safely)."""
+    seg = ann.get("segmentation")
+    if not (isinstance(seg, dict) and isinstance(seg.get("counts"), str)):
+        raise SimgenError(f"{path}: annotations[{index}].segmentation: --segments needs an RLE "
+                          f"with string counts, as simgen writes (got {short(seg)})")
+    if seg["size"] != [image["height"], image["width"]]:
+        raise SimgenError(f"{path}: annotations[{index}].segmentation: size "
+                          f"{short(seg['size'])} is not its image's "
+                          f"[{image['height']}, {image['width']}]")
+
+
+def _read_manifest(dataset: Path) -> dict[str, Any]:
+    """The manifest's files list (relative path -> {sha256, bytes}) of a dataset simgen wrote;
+    SimgenError for a folder without one (a hand-made COCO folder: its files are not known)."""
+    manifest = read_manifest(dataset)
+    fmt = manifest.get("format")
+    if not (isinstance(fmt, str) and fmt.startswith(FORMATS)):
+        raise SimgenError(f"{dataset / layout.MANIFEST}: format {short(fmt)} is not a dataset "
+                          "simgen generate or simgen mix wrote")
+    return manifest["files"]
+
+
+def _check_listed(dataset: Path, listed: dict[str, Any], rel: str, sha256: str,
+                  size: int) -> None:
+    entry = listed.get(rel)
+    if not isinstance(entry, dict):
+        raise SimgenError(f"{dataset / rel}: not listed in {dataset / layout.MANIFEST}; the "
+                          "dataset changed after simgen wrote it (see simgen verify)")
+    if entry.get("sha256") != sha256 or entry.get("bytes") != size:
+        raise SimgenError(f"{dataset / rel}: does not match the sha256 and size in "
+                          f"{dataset / layout.MANIFEST}; the dataset changed after simgen wrote "
+                          "it (see simgen verify)")
+
+
+def _load_json(dataset: Path, path: Path, listed: dict[str, Any]) -> dict[str, Any]:
+    """A COCO file read once: its bytes against the manifest, its content checked by the
+    one COCO checker (simgen.dataset.coco_source)."""
+    data, raw = read_json_bytes(path, "COCO file")
+    _check_listed(dataset, listed, path.relative_to(dataset).as_posix(),
+                  hashlib.sha256(raw).hexdigest(), len(raw))
+    return check_coco(path, data)
+
+
+def _facts(path: Path) -> tuple[str, int] | None:
+    """(sha256, size) of a regular file, or None (missing, a FIFO, a device, too large)."""
+    data = read_bounded(path)
+    return None if data is None else (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def _check_images(dataset: Path, listed: dict[str, Any], images: list[tuple[str, str]]) -> None:
+    """Every image (relative path, the COCO entry naming it) inside the dataset (links
+    followed), a regular file, and the bytes its manifest lists: each read once, in threads
+    (hashing releases the GIL); only the hashes leave them. Hard links made later need no
+    second read."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Inside the dataset, links included: a link out of it is never read or exported.
+    paths = [inside(dataset, rel, f"image ({entry})") for rel, entry in images]
+    threads = max(1, min(_HASH_THREADS, os.cpu_count() or 1, len(paths)))
+    with ThreadPoolExecutor(threads) as pool:
+        facts = list(pool.map(_facts, paths))
+    for (rel, entry), path, found in zip(images, paths, facts):
+        if found is None:
+            raise SimgenError(f"{path}: image file missing (or not a regular file); {entry} "
+                              "names it")
+        _check_listed(dataset, listed, rel, *found)
 
 
 def _check_target(dataset: Path, out: Path) -> None:
@@ -206,11 +277,7 @@ def _polygon(ann: dict[str, Any], width: int, height: int) -> list[tuple[float, 
 
     from simgen.label import mask_of
 
-    seg = ann.get("segmentation")
-    if not (isinstance(seg, dict) and isinstance(seg.get("counts"), str)):
-        raise SimgenError(f"annotation {ann.get('id')}: --segments needs an RLE segmentation "
-                          "with string counts, as simgen writes")
-    mask = mask_of(seg).astype(np.uint8)
+    mask = mask_of(ann["segmentation"]).astype(np.uint8)   # checked by _check_mask
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     parts = [c.reshape(-1, 2).astype(np.float64) for c in contours if len(c)]
     # Largest first (by pixel area, then point count, then position: deterministic).

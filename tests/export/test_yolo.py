@@ -18,11 +18,29 @@ from simgen.export import yolo
 from simgen.export.yolo import export_yolo
 from simgen.label import mask_of
 from tests.conftest import REPO
-from tests.export.conftest import H, W, _blank, write_handmade
+from tests.export.conftest import H, W, _blank
+from tests.export.conftest import write_handmade as write_coco_folder
 
 
 
 # --- datasets --------------------------------------------------------------------------------
+
+def with_manifest(root: Path, fmt: str = "simgen-dataset/1") -> Path:
+    """A manifest.json listing every file of `root` by sha256 and size, as simgen writes one:
+    export yolo exports only a dataset simgen wrote, and only as its manifest lists it."""
+    import hashlib
+
+    files = {p.relative_to(root).as_posix(): {"sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+                                              "bytes": p.stat().st_size}
+             for p in sorted(root.rglob("*")) if p.is_file() and p.name != "manifest.json"}
+    (root / "manifest.json").write_text(json.dumps({"format": fmt, "files": files}))
+    return root
+
+
+def write_handmade(root: Path) -> Path:
+    """tests.export.conftest's hand-made COCO folder, with a manifest."""
+    return with_manifest(write_coco_folder(root))
+
 
 @pytest.fixture(scope="module")
 def tabletop(make_dataset) -> Path:
@@ -327,3 +345,61 @@ def test_an_image_linked_out_of_the_dataset_is_not_exported(tmp_path):
     with pytest.raises(SimgenError, match="leads out of the dataset"):
         export_yolo(dataset, tmp_path / "yolo", link="copy")
     assert not (tmp_path / "yolo").exists()
+
+
+# --- (7) only a dataset simgen wrote, only as its manifest lists it ------------------------------
+
+def _flip_middle_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+
+
+def _unlist(dataset: Path, rel: str) -> None:
+    manifest = json.loads((dataset / "manifest.json").read_text())
+    del manifest["files"][rel]
+    (dataset / "manifest.json").write_text(json.dumps(manifest))
+
+
+MANIFEST_DAMAGE = {
+    "no manifest": (lambda ds: (ds / "manifest.json").unlink(),
+                    "not a simgen dataset (no manifest.json"),
+    "another format": (lambda ds: with_manifest(ds, fmt="coco/1"),
+                       "format 'coco/1' is not a dataset simgen generate or simgen mix wrote"),
+    "not a manifest": (lambda ds: (ds / "manifest.json").write_text('{"format": 1}'),
+                       "not a simgen manifest (no 'files' mapping)"),
+    "image changed": (lambda ds: _flip_middle_byte(ds / "images/val/000000003.png"),
+                      "000000003.png: does not match the sha256 and size in"),
+    "image unlisted": (lambda ds: _unlist(ds, "images/train/000000002.png"),
+                       "000000002.png: not listed in"),
+    "COCO file changed": (lambda ds: (ds / "annotations/instances_val.json").write_text(
+        json.dumps(json.loads((ds / "annotations/instances_val.json").read_text()), indent=2)),
+        "instances_val.json: does not match the sha256 and size in"),
+    "COCO file unlisted": (lambda ds: _unlist(ds, "annotations/instances_train.json"),
+                           "instances_train.json: not listed in"),
+}
+
+
+@pytest.mark.parametrize("case", list(MANIFEST_DAMAGE))
+def test_a_dataset_not_as_its_manifest_lists_it_is_refused(case, tmp_path):
+    dataset = write_handmade(tmp_path / "ds")
+    damage, message = MANIFEST_DAMAGE[case]
+    damage(dataset)
+    with pytest.raises(SimgenError) as err:
+        export_yolo(dataset, tmp_path / "yolo", link="copy")
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_a_mix_is_exported(tmp_path):
+    # simgen mix writes the same layout with a manifest of its own format.
+    dataset = with_manifest(write_coco_folder(tmp_path / "ds"), fmt="simgen-mix/1")
+    assert export_yolo(dataset, tmp_path / "yolo").images == 3
+
+
+def test_each_image_is_read_once_and_linked(handmade, tmp_path, monkeypatch):
+    reads = []
+    real_read = yolo.read_bounded
+    monkeypatch.setattr(yolo, "read_bounded", lambda path: reads.append(path) or real_read(path))
+    export_yolo(handmade, tmp_path / "yolo", link="link")
+    assert sorted(p.name for p in reads) == ["000000001.png", "000000002.png", "000000003.png"]
