@@ -165,7 +165,17 @@ class Checker:
             self.fail("coco", "annotations", "no instances_*.json COCO file")
         for path in coco_files:
             rel = path.relative_to(self.out).as_posix()
-            data = path.read_bytes()
+            # As every file of the dataset: only a regular file inside it, of bounded size (a
+            # FIFO would hang the read, a link to /dev/zero never end it).
+            try:
+                data = read_bounded(inside(self.out, rel, "COCO file"), MAX_FILE_BYTES)
+            except SimgenError:
+                data = None
+            if data is None:
+                self.fail("coco", rel, "cannot be read: not a regular file inside the dataset, "
+                          f"or larger than {MAX_FILE_BYTES} bytes")
+                self.hashed.add(rel)
+                continue
             self._check_hash(rel, _sha256(data), len(data), files)
             self.checked["annotation_files"] += 1
             self._check_coco_file(rel, data, seen_ids, stored)
