@@ -147,6 +147,13 @@ CUBOID_SKELETON = [[i + 1, j + 1] for i in range(8) for j in range(i + 1, 8)
                    if sum(a != b for a, b in zip(CUBOID_SIGNS[i], CUBOID_SIGNS[j])) == 1]
 
 
+# Per-keypoint OKS sigmas for COCO keypoint evaluation (pycocotools' COCOeval takes them as
+# `params.kpt_oks_sigmas`; its default is the 17 of a person). The keypoints are exact (projected,
+# not clicked), so one value for all nine: 0.05, about COCO's median person sigma, makes a
+# keypoint 5% of the object's scale off count half (OKS = exp(-d^2 / (2 s^2 (2 sigma)^2))).
+CUBOID_OKS_SIGMAS = [0.05] * 9
+
+
 def cuboid_points(center_local_m, size_m) -> np.ndarray:
     """The 8 corners then the centre of a box, in the body frame (9 x 3)."""
     half = np.asarray(size_m, dtype=float) / 2.0

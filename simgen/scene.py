@@ -177,8 +177,9 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
         extra_files["depth_file"] = layout.side_file_path("depth", split, png_name)
         files.append((extra_files["depth_file"], encode_png16(depth, IMAGE_TAG)))
     if spec.outputs.instance_ids:
-        extra_files["instances_file"] = layout.side_file_path("instances", split, png_name)
-        files.append((extra_files["instances_file"],
+        extra_files["instance_map_file"] = layout.side_file_path(layout.INSTANCE_MAP_DIR, split,
+                                                                 png_name)
+        files.append((extra_files["instance_map_file"],
                       encode_png16(instance_map.astype(np.uint16), IMAGE_TAG)))
     annotations = []
     with stage("label"):

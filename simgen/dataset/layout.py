@@ -4,7 +4,7 @@ from here.
 
     images/<split>/000000001.png          image_id (global image index + 1), 9 digits
     depth/<split>/000000001.png           uint16 depth in mm, when the scenario asks for it
-    instances/<split>/000000001.png       instance ids, when the scenario asks for it
+    instance_maps/<split>/000000001.png   instance maps, when the scenario asks for it
     annotations/instances_<split>.json    COCO
     manifest.json                         provenance + sha256 and size of every file
     .simgen/run.json                      the run's settings (resume checks them)
@@ -24,8 +24,13 @@ SCENES_DIR = f"{STATE_DIR}/scenes"
 RUN_STATE = f"{STATE_DIR}/run.json"
 ANNOTATIONS_DIR = "annotations"
 SPLITS = ("train", "val", "test")
-# COCO image keys naming a per-image side file (depth, instance ids), relative to the root.
-SIDE_FILES = ("depth_file", "instances_file")
+DEPTH_DIR = "depth"
+# Not "instances": Datumaro takes a folder of that name for the MOTS format.
+INSTANCE_MAP_DIR = "instance_maps"
+# Top-level folders of per-image files.
+IMAGE_DIRS = ("images", DEPTH_DIR, INSTANCE_MAP_DIR)
+# COCO image keys naming a per-image side file (depth, instance map), relative to the root.
+SIDE_FILES = ("depth_file", "instance_map_file")
 
 DATASET_FORMAT = "simgen-dataset/1"    # manifest format `simgen generate` writes
 DATASET_FORMAT_PREFIX = "simgen-dataset/"
@@ -46,7 +51,7 @@ def image_path(split: str, file_name: str) -> str:
 
 
 def side_file_path(folder: str, split: str, file_name: str) -> str:
-    """Path of a side file (`depth` or `instances` folder) relative to the dataset root."""
+    """Path of a side file (DEPTH_DIR or INSTANCE_MAP_DIR) relative to the dataset root."""
     return f"{folder}/{split}/{file_name}"
 
 

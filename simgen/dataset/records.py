@@ -23,7 +23,8 @@ def annotation_record(label: Any, image_id: int, facts: Any, index_key: str, ind
         "bbox": list(label.bbox_xywh), "area": label.area,
         "segmentation": label.segmentation, "iscrowd": 0,
         index_key: index,
-        "instance_id": label.instance_id,   # its value in the instance-id PNG
+        # Its value in the instance map PNG. (Not "instance_id": FiftyOne reserves that name.)
+        "instance_index": label.instance_id,
         **occluded,
         "pose_world": {"position_m": [round(v, 9) for v in facts.position_m],
                        "quaternion_xyzw": [round(v, 9) for v in facts.quaternion_xyzw]},

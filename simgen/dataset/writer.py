@@ -19,8 +19,8 @@ from typing import Any, Iterable, Iterator
 
 from simgen.errors import SimgenError
 from simgen.files import write_atomic  # noqa: F401 - the writers' helper, used from here
-from simgen.dataset.layout import (ANNOTATIONS_DIR, DATASET_FORMAT_PREFIX, MANIFEST, RUN_STATE,
-                                   SCENES_DIR, STATE_DIR, coco_path)
+from simgen.dataset.layout import (ANNOTATIONS_DIR, DATASET_FORMAT_PREFIX, IMAGE_DIRS, MANIFEST,
+                                   RUN_STATE, SCENES_DIR, STATE_DIR, coco_path)
 
 
 
@@ -52,7 +52,7 @@ def check_output(out: Path, overwrite: bool) -> None:
 
 
 # What simgen writes at the top of OUT: --overwrite removes these and nothing else.
-SIMGEN_ENTRIES = frozenset({"images", "depth", "instances", ANNOTATIONS_DIR, MANIFEST,
+SIMGEN_ENTRIES = frozenset({*IMAGE_DIRS, ANNOTATIONS_DIR, MANIFEST,
                             STATE_DIR})
 _RUN_STATE_KEYS = {"scenario_sha256", "seed", "images", "image_format"}
 
@@ -220,7 +220,7 @@ def remove_partial_files(out: Path) -> None:
     for path in out.glob(".*.tmp-*"):
         if path.is_file() or path.is_symlink():
             path.unlink()
-    for folder in ("images", "depth", "instances", ANNOTATIONS_DIR, STATE_DIR):
+    for folder in (*IMAGE_DIRS, ANNOTATIONS_DIR, STATE_DIR):
         if (out / folder).is_dir() and not (out / folder).is_symlink():
             for path in (out / folder).rglob(".*.tmp-*"):
                 if path.is_file() or path.is_symlink():
@@ -300,10 +300,12 @@ def finalize(out: Path, categories: list[str], splits: Iterable[str], info: dict
     order. The bytes equal those of `dumps` of the whole COCO dict. Scenes recorded as failed
     (--skip-failed) are listed in the manifest, from the same pass. Returns the counts.
     """
-    from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
+    from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_OKS_SIGMAS, CUBOID_SKELETON
 
+    # keypoint_sigmas: not COCO's, but where an evaluator finds what to give COCOeval.
     coco_categories = [{"id": i, "name": name, "supercategory": "object",
-                        "keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON}
+                        "keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON,
+                        "keypoint_sigmas": CUBOID_OKS_SIGMAS}
                        for i, name in enumerate(categories, start=1)]
     writers: dict[str, _SplitWriter] = {}
     try:
@@ -394,7 +396,7 @@ class _SplitWriter:
 
 
 def _dataset_files(out: Path) -> Iterator[str]:
-    for folder in ("images", "depth", "instances", ANNOTATIONS_DIR):
+    for folder in (*IMAGE_DIRS, ANNOTATIONS_DIR):
         root = out / folder
         if root.is_dir():
             for path in root.rglob("*"):

@@ -280,7 +280,7 @@ class OutputSpec(_Model):
     """Optional per-image outputs beside the RGB image."""
 
     depth: bool = False          # depth/<split>/<id>.png: uint16 millimetres, 0 = nothing seen
-    instance_ids: bool = False   # instances/<split>/<id>.png: uint16, annotation instance_id
+    instance_ids: bool = False   # instance_maps/<split>/<id>.png: uint16, annotation instance_index
 
 
 class AugmentSpec(_Model):

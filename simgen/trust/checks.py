@@ -271,7 +271,7 @@ class Checker:
 
     def _check_unreferenced(self, files: dict[str, Any]) -> None:
         for rel in sorted(files):
-            if (rel.split("/")[0] in ("images", "depth", "instances")
+            if (rel.split("/")[0] in layout.IMAGE_DIRS
                     and rel not in self.referenced and (self.out / rel).is_file()):
                 self.fail("coco", rel, "not referenced by any image entry of the COCO files")
 

@@ -242,7 +242,8 @@ def test_finalize_coco_train(finalized):
     assert anns[1] == {"id": 2, **_ann(2, 1, "b1")}
     from simgen.geometry import CUBOID_KEYPOINT_NAMES, CUBOID_SKELETON
 
-    cuboid = {"keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON}
+    cuboid = {"keypoints": CUBOID_KEYPOINT_NAMES, "skeleton": CUBOID_SKELETON,
+              "keypoint_sigmas": [0.05] * 9}
     assert coco["categories"] == [
         {"id": 1, "name": "bolt", "supercategory": "object", **cuboid},
         {"id": 2, "name": "nut", "supercategory": "object", **cuboid},

@@ -61,8 +61,8 @@ def test_horizontal_flip_mirrors_keypoints_and_masks(make_dataset):
     width = 160
     assert plain.keys() == flipped.keys()
     for image_id in plain:
-        before = {a["instance_id"]: a for a in plain[image_id]}
-        after = {a["instance_id"]: a for a in flipped[image_id]}
+        before = {a["instance_index"]: a for a in plain[image_id]}
+        after = {a["instance_index"]: a for a in flipped[image_id]}
         assert before.keys() == after.keys()
         for instance, a in before.items():
             b = after[instance]

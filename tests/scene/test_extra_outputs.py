@@ -35,13 +35,13 @@ def test_depth_instances_and_camera_pose_agree_with_the_render(tmp_path):
     corners = np.array(list(itertools.product([-CUBE_HALF_M, CUBE_HALF_M], repeat=3)))
     for image in data["images"]:
         depth = cv2.imread(str(out / image["depth_file"]), cv2.IMREAD_UNCHANGED)
-        instances = cv2.imread(str(out / image["instances_file"]), cv2.IMREAD_UNCHANGED)
+        instances = cv2.imread(str(out / image["instance_map_file"]), cv2.IMREAD_UNCHANGED)
         assert depth.dtype == instances.dtype == np.uint16
         assert depth.shape == instances.shape == (image["height"], image["width"])
-        assert image["depth_file"] in manifest["files"] and image["instances_file"] in manifest["files"]
+        assert image["depth_file"] in manifest["files"] and image["instance_map_file"] in manifest["files"]
         (ann,) = [a for a in data["annotations"] if a["image_id"] == image["id"]]
         mask = mask_of(ann["segmentation"])
-        assert ((instances == ann["instance_id"]) == mask).all()
+        assert ((instances == ann["instance_index"]) == mask).all()
         assert (instances[~mask] == 0).all()
         # Only the cube is in view (no floor): depth is 0 exactly where the cube is not.
         assert (depth[~mask] == 0).all() and (depth[mask] > 0).all()
