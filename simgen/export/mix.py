@@ -3,33 +3,49 @@
     MIXED/images/<split>/000000001.png       every image, renamed to its new id
     MIXED/annotations/instances_<split>.json
     MIXED/manifest.json                      format simgen-mix/1: both sources, the fraction
-                                             requested and achieved, the seed, and the sha256
-                                             and size of every file
+                                             requested and achieved (per split), the seed,
+                                             and the sha256 and size of every file
 
 Real data is the ground truth of a mix, so it passes through untouched: every real image and
 annotation is kept, each annotation with every field and value it had except the renumbered
-`id`, `image_id` and `category_id` (and `iscrowd: 0` added where it was missing, since COCO
-clients index on it). Image files are hard-linked or copied, never re-encoded.
+`id`, `image_id` and `category_id`, and with the fields COCO clients index on added where it
+lacks them: `iscrowd: 0`, and the keypoint fields below. Image files are placed as
+copy-on-write clones where the file system can make them, else copied (hard links only on
+request: an edit to a linked image edits the source), never re-encoded.
 
 - Categories are matched by exact name: the real dataset's first, in its id order, then the
   synthetic-only ones; ids become 1..K. A category on both sides keeps the real entry's fields
   and gains those only the synthetic entry has (simgen's cuboid `keypoints` and `skeleton`,
   which the synthetic annotations use).
+- Keypoints, as in COCO's own person_keypoints files, where every annotation of a category with
+  a keypoint schema has `keypoints` and `num_keypoints`: when any category of the result has a
+  schema (simgen's 9 cuboid points), a real annotation of a category with a K-point schema that
+  has no keypoints gets `keypoints` of 3K zeros and `num_keypoints: 0` (no keypoint labeled:
+  COCOeval ignores it for keypoint AP, its box and mask count as before), and one of a
+  category without a schema gets `num_keypoints: 0` and no `keypoints` (a category without a
+  schema has no keypoints to list; pycocotools' showAnns would look for its skeleton). So
+  pycocotools' COCOeval(iouType="keypoints") runs on the result with its default categories.
+  A real annotation with keypoints keeps them (3K numbers, else the mix is refused) and gains
+  `num_keypoints` (its points with flag > 0) if it lacks it.
 - Ids: images 1..N over the whole result (so file names are unique), in split order (train,
   val, test, then others by name), real images before synthetic ones in each split;
   annotations 1..M in each file, like `simgen generate` writes them.
 - Splits: a real `instances_<split>.json` keeps its split; a real JSON file named otherwise
   (`annotations.json`, Roboflow's `_annotations.coco.json`) goes to `real_split` (train).
   Synthetic images, from whichever split of the simgen dataset, go to `synthetic_split`.
-- Synthetic fraction F (0 <= F < 1) is the share of synthetic images in the result: all real
-  images are kept and n_syn = round(F * n_real / (1 - F)) synthetic images are drawn (halves
-  round up, computed exactly from F's decimal form) without replacement with
+- Synthetic fraction F (0 <= F < 1) is the share of synthetic images in `synthetic_split`, the
+  split they are added to (other splits stay all real): all real images are kept, and with
+  n_real the real images of that split, n_syn = round(F * n_real / (1 - F)) synthetic images
+  are drawn (halves round up, computed exactly from F's decimal form) without replacement with
   `numpy.random.default_rng(seed)` from the synthetic images in id order, then kept in id order.
-  F=None takes every synthetic image.
+  A fraction > 0 of a split the real data has no image in cannot be met and is refused.
+  F=None takes every synthetic image. The manifest's `synthetic_fraction` records `requested`,
+  `achieved` (the share in synthetic_split), `by_split` (the share in every split) and
+  `overall`; each COCO file's `info.synthetic_fraction` is the share in its split.
 - Every image entry gains `synthetic` (true/false) and `origin` (`dataset`, `split`, `image_id`,
   `file_name`: where it came from); a real image keeps all its other fields.
-- A synthetic image's depth and instance-id PNGs (`depth_file`, `instances_file`) are placed
-  beside it under `depth/<split>/` and `instances/<split>/`, named by its new id.
+- A synthetic image's depth and instance map PNGs (`depth_file`, `instance_map_file`) are
+  placed beside it under `depth/<split>/` and `instance_maps/<split>/`, named by its new id.
 
 Everything is checked before anything is written: the arguments, both datasets (the synthetic
 one must be a dataset `simgen generate` wrote, whose COCO files match its manifest), the
@@ -68,8 +84,10 @@ class MixResult:
     real_images: int
     synthetic_images: int
     synthetic_available: int          # images in the synthetic dataset
-    synthetic_fraction: float         # achieved: synthetic_images / images
+    synthetic_fraction: float         # achieved in synthetic_split: its synthetic share
     splits: dict[str, int]            # split -> images
+    fractions: dict[str, float]       # split -> synthetic share of its images
+    synthetic_split: str
     categories: tuple[str, ...]       # names in new id order (id = position + 1)
     real_only: tuple[str, ...]        # categories only the real dataset has
     synthetic_only: tuple[str, ...]   # categories only the synthetic dataset has
@@ -89,6 +107,7 @@ class _Item:
 class _Categories:
     entries: list[dict[str, Any]]     # the result's categories, ids 1..K
     new_id: dict[tuple[int, Any], int]  # (id(source split), old category id) -> new id
+    points: dict[int, int | None]     # new id -> keypoints in its schema (None: no schema)
     real_only: tuple[str, ...]
     synthetic_only: tuple[str, ...]
 
@@ -101,10 +120,10 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
     when not found by themselves) and the simgen dataset folder `synthetic` into the COCO
     dataset `out` (empty or new). See the module docstring for the rules.
 
-    synthetic_fraction: share of synthetic images in the result, 0 <= F < 1; None: all of them.
-    seed: seeds the choice of synthetic images. link: "auto" hard-links images where possible,
-    else copies; "copy" always copies; "link" requires hard links. real_split: the split of a
-    real JSON file not named instances_<split>.json.
+    synthetic_fraction: share of synthetic images in synthetic_split, 0 <= F < 1; None: all
+    of them. seed: seeds the choice of synthetic images. link: "auto" places copy-on-write
+    clones where the file system can, else copies; "copy" always copies; "link" requires hard
+    links. real_split: the split of a real JSON file not named instances_<split>.json.
     """
     if link not in (LINK_AUTO, LINK_COPY, LINK_HARD):
         raise ValueError(f"link must be auto, copy or link (got {link!r})")
@@ -124,12 +143,26 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                   for split, image, _ in real_src.records()]
     pool = sorted(((split, image) for split, image, _ in syn_src.records()),
                   key=lambda pair: pair[1]["id"])
-    wanted = len(pool) if fraction is None else _synthetic_count(fraction, len(real_items))
+    n_real_there = sum(item.split == synthetic_split for item in real_items)
+    if fraction is not None and fraction > 0 and n_real_there == 0:
+        raise SimgenError(
+            f"{real}: the real dataset has no images in split {synthetic_split!r}, so a "
+            f"synthetic fraction of {synthetic_fraction:g} there cannot be met; choose a "
+            "--synthetic-split the real data has, or leave out --synthetic-fraction to add "
+            "every synthetic image")
+    wanted = len(pool) if fraction is None else _synthetic_count(fraction, n_real_there)
     if wanted > len(pool):
         raise SimgenError(
             f"{synthetic}: a synthetic fraction of {synthetic_fraction:g} with "
-            f"{len(real_items)} real images needs {wanted} synthetic images, but the synthetic "
-            f"dataset has {len(pool)}; generate more or lower --synthetic-fraction")
+            f"{n_real_there} real images in {synthetic_split} needs {wanted} synthetic images, "
+            f"but the synthetic dataset has {len(pool)}; generate more or lower "
+            "--synthetic-fraction")
+    # A real annotation whose keypoints the result cannot hold: refused before writing.
+    if any(n is not None for n in categories.points.values()):
+        for split, _, anns in real_src.records():
+            for ann in anns:
+                category = categories.new_id[(id(split), ann["category_id"])]
+                _keypoint_fields(dict(ann), categories.points[category], split.json_path)
     chosen = _choose(len(pool), wanted, seed)
     syn_items = [_Item(synthetic_split, pool[i][0], pool[i][1], True) for i in chosen]
 
@@ -142,11 +175,10 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
         by_split[item.split].append(item)
 
     n_images, n_syn = len(real_items) + len(syn_items), len(syn_items)
-    achieved = n_syn / n_images
-    info = {"description": f"simgen mix of real '{real_src.name}' and synthetic "
-                           f"'{syn_src.name}'",
-            "version": _version(), "contributor": "simgen mix (real and synthetic images)",
-            "url": "", "synthetic_fraction": achieved, "seed": seed}
+    fractions = {name: (sum(i.synthetic for i in items) / len(items) if items else 0.0)
+                 for name, items in by_split.items()}
+    achieved = fractions.get(synthetic_split, 0.0)
+    any_schema = any(n is not None for n in categories.points.values())
     licenses = _licenses(real_src)
     syn_files = syn_manifest["files"]
 
@@ -185,9 +217,17 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                         put(syn_src.root / old[key], entry[key], True)
                 images.append(entry)
                 for ann in item.source.annotations_of(old["id"]):
-                    annotations.append(_annotation_entry(
-                        ann, len(annotations) + 1, image_id,
-                        categories.new_id[(id(item.source), ann["category_id"])]))
+                    category = categories.new_id[(id(item.source), ann["category_id"])]
+                    entry = _annotation_entry(ann, len(annotations) + 1, image_id, category)
+                    if any_schema:
+                        _keypoint_fields(entry, categories.points[category],
+                                         item.source.json_path)
+                    annotations.append(entry)
+            info = {"description": f"simgen mix of real '{real_src.name}' and synthetic "
+                                   f"'{syn_src.name}'",
+                    "version": _version(), "contributor": "simgen mix (real and synthetic "
+                                                          "images)",
+                    "url": "", "synthetic_fraction": fractions[split], "seed": seed}
             coco = {"info": info, "licenses": licenses, "images": images,
                     "annotations": annotations, "categories": categories.entries}
             rel = layout.coco_path(split)
@@ -204,7 +244,8 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
             "format": layout.MIX_FORMAT,
             "simgen_version": _version(),
             "seed": seed,
-            "synthetic_fraction": {"requested": fraction, "achieved": achieved},
+            "synthetic_fraction": {"requested": fraction, "achieved": achieved,
+                                   "by_split": fractions, "overall": n_syn / n_images},
             "synthetic_split": synthetic_split,
             "sources": {
                 "real": _real_record(real, real_images, real_src, real_items),
@@ -221,7 +262,7 @@ def mix_datasets(real: Path | str, synthetic: Path | str, out: Path | str,
                      json.dumps(manifest, indent=1, ensure_ascii=False, allow_nan=False).encode()
                      + b"\n")
     return MixResult(out, n_images, sum(counts["annotations"].values()), len(real_items), n_syn,
-                     len(pool), achieved, dict(counts["images"]),
+                     len(pool), achieved, dict(counts["images"]), fractions, synthetic_split,
                      tuple(c["name"] for c in categories.entries), categories.real_only,
                      categories.synthetic_only)
 
@@ -391,7 +432,17 @@ def _match_categories(real: CocoSource, synthetic: CocoSource) -> _Categories:
     new_id = {(id(split), cat["id"]): index[cat["name"]]
               for source in (real, synthetic) for split in source.splits
               for cat in split.categories}
-    return _Categories(entries, new_id,
+    points = {}
+    for entry in entries:
+        schema = entry.get("keypoints")
+        if schema is None:
+            points[entry["id"]] = None
+        elif isinstance(schema, list) and all(isinstance(n, str) for n in schema):
+            points[entry["id"]] = len(schema)
+        else:
+            raise SimgenError(f"category {entry['name']!r}: keypoints must be a list of "
+                              f"keypoint names (got {short(schema)})")
+    return _Categories(entries, new_id, points,
                        tuple(n for n in real.category_names() if n not in syn_entry),
                        tuple(n for n in names if n not in real_names))
 
@@ -438,6 +489,25 @@ def _annotation_entry(old: dict[str, Any], ann_id: int, image_id: int,
     entry["category_id"] = category_id
     entry.setdefault("iscrowd", 0)
     return entry
+
+
+def _keypoint_fields(entry: dict[str, Any], points: int | None, where: Path) -> None:
+    """COCO's keypoint fields on an annotation (see the module docstring), in place."""
+    keypoints = entry.get("keypoints")
+    if points is None:
+        if keypoints is None:
+            entry.setdefault("num_keypoints", 0)
+        return
+    if keypoints is None:
+        entry["keypoints"] = [0] * (3 * points)
+        entry.setdefault("num_keypoints", 0)
+        return
+    if not (isinstance(keypoints, list) and len(keypoints) == 3 * points
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in keypoints)):
+        raise SimgenError(f"{where}: annotation {short(entry.get('id'))}: keypoints must be "
+                          f"{3 * points} numbers, (x, y, flag) for each of its category's "
+                          f"{points} keypoints (got {short(keypoints)})")
+    entry.setdefault("num_keypoints", sum(1 for v in keypoints[2::3] if v > 0))
 
 
 def _licenses(source: CocoSource) -> list[Any]:

@@ -5,8 +5,9 @@ The checker of `simgen.trust.verify` runs with these rules in its hooks:
 - manifest: every listed file has its sha256 and size, none is missing, none is unlisted (a
   mix has no run state: every file but manifest.json is listed); the manifest records the
   fraction, both sources and the category names; its counts agree with the COCO files, the
-  achieved fraction with the number of synthetic images, and the number of synthetic images
-  with the fraction requested (`simgen.export.mix`'s rule) or, without one, with all of them.
+  achieved fractions (in synthetic_split, in every split, overall) with the shares of
+  synthetic images, and the number of synthetic images with the fraction requested of
+  synthetic_split (`simgen.export.mix`'s rule) or, without one, with all of them.
 - coco: the rules of a simgen dataset for ids, references, required fields and image files,
   with categories named as the manifest's categories.names and file names `{id:09d}<ext>`
   (the extension the source file had). Labels of real images (`synthetic: false`) are held
@@ -84,9 +85,12 @@ class MixChecker(Checker):
         manifest = self.manifest
         fraction = manifest.get("synthetic_fraction")
         if not (isinstance(fraction, dict) and _is_number(fraction.get("achieved"))
+                and _is_number(fraction.get("overall"))
+                and isinstance(fraction.get("by_split"), dict)
+                and all(map(_is_number, fraction["by_split"].values()))
                 and (fraction.get("requested") is None or _is_number(fraction["requested"]))):
-            fail("synthetic_fraction must give achieved (a number) and requested (a number "
-                 "or null)")
+            fail("synthetic_fraction must give achieved, overall and by_split (numbers) and "
+                 "requested (a number or null)")
         if not is_int(manifest.get("seed")):
             fail(f"seed must be an integer (got {manifest.get('seed')!r})")
         if not isinstance(manifest.get("synthetic_split"), str):
@@ -164,17 +168,48 @@ class MixChecker(Checker):
                           if s.image.get("synthetic") is flag) for flag in (True, False)}
         fraction = _dict(self.manifest.get("synthetic_fraction"))
         achieved, requested = fraction.get("achieved"), fraction.get("requested")
-        if _is_number(achieved) and stored and not math.isclose(
-                achieved, n_syn / len(stored), rel_tol=0, abs_tol=1e-12):
+        target = self.manifest.get("synthetic_split")
+        per_split: dict[str, list[int]] = {split: [0, 0] for split in splits}  # [synthetic, all]
+        for item in stored.values():
+            counted = per_split.setdefault(item.split, [0, 0])
+            counted[0] += item.image.get("synthetic") is True
+            counted[1] += 1
+
+        def share(split: str) -> float:
+            n, total = per_split.get(split, [0, 0])
+            return n / total if total else 0.0
+
+        def differs(value: Any, expected: float) -> bool:
+            return _is_number(value) and not math.isclose(value, expected, rel_tol=0,
+                                                          abs_tol=1e-12)
+
+        if isinstance(target, str) and differs(achieved, share(target)):
+            n, total = per_split.get(target, [0, 0])
             fail(f"synthetic_fraction.achieved {achieved!r} is not the share of synthetic "
-                 f"images ({n_syn} of {len(stored)})")
-        if _is_number(requested) and 0 <= requested < 1:
+                 f"images in {target} ({n} of {total})")
+        if stored and differs(fraction.get("overall"), n_syn / len(stored)):
+            fail(f"synthetic_fraction.overall {fraction.get('overall')!r} is not the share of "
+                 f"synthetic images ({n_syn} of {len(stored)})")
+        by_split = _dict(fraction.get("by_split"))
+        for split in sorted(set(by_split) | set(per_split)):
+            if split not in by_split:
+                fail(f"synthetic_fraction.by_split has no {split}")
+            elif split not in per_split:
+                fail(f"synthetic_fraction.by_split.{split}, but there is no "
+                     f"annotations/instances_{split}.json")
+            elif differs(by_split[split], share(split)):
+                n, total = per_split.get(split, [0, 0])
+                fail(f"synthetic_fraction.by_split.{split} {by_split[split]!r} is not the share "
+                     f"of synthetic images in {split} ({n} of {total})")
+        if _is_number(requested) and 0 <= requested < 1 and isinstance(target, str):
             from simgen.export.mix import _synthetic_count
 
-            wanted = _synthetic_count(float(requested), n_real)
+            n_real_there = per_split.get(target, [0, 0])[1] - per_split.get(target, [0, 0])[0]
+            wanted = _synthetic_count(float(requested), n_real_there)
             if wanted != n_syn:
-                fail(f"synthetic_fraction.requested {requested!r} with {n_real} real images "
-                     f"asks for {wanted} synthetic images, the COCO files have {n_syn}")
+                fail(f"synthetic_fraction.requested {requested!r} with {n_real_there} real "
+                     f"images in {target} asks for {wanted} synthetic images, the COCO files "
+                     f"have {n_syn}")
         elif requested is None and self.synthetic.get("images_available") != n_syn:
             fail(f"every synthetic image was asked for ({self.synthetic.get('images_available')}"
                  f", sources.synthetic.images_available), the COCO files have {n_syn}")

@@ -11,18 +11,22 @@ import shutil
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 
 from simgen.export import mix as mix_module
 from simgen.cli import main
 from simgen.errors import SimgenError
 from simgen.dataset.layout import MIX_FORMAT
 from simgen.export.mix import mix_datasets
+from simgen.trust.verify import verify
 from tests.conftest import REPO, write_real
 from tests.export.conftest import write_handmade
 
 IDS = ("id", "image_id", "category_id")          # the only annotation fields a mix changes
+ADDED = {"id", "iscrowd", "keypoints", "num_keypoints"}   # the fields a mix may add
 TABLETOP = ["mug", "duck", "lego_brick", "jenga_block", "teddy_bear", "ball"]
 
 
@@ -87,7 +91,7 @@ def assert_same_annotations(new: list[dict], old: list[dict], new_names: dict,
         for key, value in b.items():
             if key not in IDS:
                 assert a[key] == value, (key, a[key], value)
-        assert set(a) == set(b) | {"id", "iscrowd"}
+        assert set(b) <= set(a) <= set(b) | ADDED
         assert a["iscrowd"] == b.get("iscrowd", 0)
         assert new_names[a["category_id"]] == old_names[b["category_id"]]
 
@@ -97,6 +101,7 @@ def assert_same_annotations(new: list[dict], old: list[dict], new_names: dict,
 def test_every_real_image_and_annotation_is_kept_unchanged(mixed, real):
     source = source_entries(real, "annotations.json")
     seen = set()
+    cats = {c["id"]: c for c in coco_files(mixed)["train"]["categories"]}
     for split, im, anns, names in entries(mixed):
         if im["synthetic"]:
             continue
@@ -109,6 +114,10 @@ def test_every_real_image_and_annotation_is_kept_unchanged(mixed, real):
         assert (mixed / "images" / split / im["file_name"]).read_bytes() == \
             (real / "imgs" / old_im["file_name"]).read_bytes()
         assert_same_annotations(anns, old_anns, names, old_names)
+        for ann in anns:   # COCO's keypoint fields, no keypoint labeled: as its schema says
+            schema = cats[ann["category_id"]].get("keypoints")
+            assert ann["num_keypoints"] == 0
+            assert ann.get("keypoints") == (None if schema is None else [0] * 3 * len(schema))
     assert seen == set(source)
 
 
@@ -143,8 +152,9 @@ def test_the_synthetic_fraction_is_the_one_requested(real, synthetic, tmp_path, 
     assert flags.count(False) == result.real_images == 4
     assert result.synthetic_fraction == expected / (4 + expected)
     manifest = json.loads((tmp_path / "mixed/manifest.json").read_bytes())
-    assert manifest["synthetic_fraction"] == {"requested": fraction,
-                                              "achieved": expected / (4 + expected)}
+    share = expected / (4 + expected)
+    assert manifest["synthetic_fraction"] == {"requested": fraction, "achieved": share,
+                                              "by_split": {"train": share}, "overall": share}
     if fraction is not None:
         assert result.synthetic_fraction == pytest.approx(fraction, abs=0.5 / (4 + expected))
 
@@ -232,13 +242,26 @@ def test_same_inputs_give_the_same_bytes_linked_or_copied(real, synthetic, mixed
     assert not os.path.samefile(image, mixed / "images/train" / image.name)
 
 
-def test_images_are_hard_links_by_default(mixed, real):
+def test_images_are_files_of_their_own_unless_link(mixed, real, synthetic, tmp_path):
+    # An edit to a mixed image (default: a copy-on-write clone or a copy) leaves the source as
+    # it was; --link hard-links, on request only.
     origin = source_entries(real, "annotations.json")
+    mix_datasets(real, synthetic, tmp_path / "linked", synthetic_fraction=0.5, link="link")
     for split, im, _, _ in entries(mixed):
         if not im["synthetic"]:
-            old = origin[im["origin"]["image_id"]][0]
-            assert os.path.samefile(mixed / "images" / split / im["file_name"],
-                                    real / "imgs" / old["file_name"])
+            old = real / "imgs" / origin[im["origin"]["image_id"]][0]["file_name"]
+            new = mixed / "images" / split / im["file_name"]
+            assert not os.path.samefile(new, old) and new.read_bytes() == old.read_bytes()
+            assert os.path.samefile(tmp_path / "linked/images" / split / im["file_name"], old)
+    new = tmp_path / "edited"
+    shutil.copytree(mixed, new)   # the module's mix stays as it was for the other tests
+    im = next(im for _, im, _, _ in entries(new) if not im["synthetic"])
+    old = real / "imgs" / origin[im["origin"]["image_id"]][0]["file_name"]
+    before = old.read_bytes()
+    mix_datasets(real, synthetic, tmp_path / "fresh", synthetic_fraction=0.5)
+    with open(tmp_path / "fresh/images/train" / im["file_name"], "r+b") as f:   # in place
+        f.write(b"edited")
+    assert old.read_bytes() == before
 
 
 # --- (4) splits --------------------------------------------------------------------------------
@@ -247,27 +270,98 @@ def test_real_splits_are_kept_and_synthetic_images_go_to_one(synthetic, tmp_path
     real = write_handmade(tmp_path / "handmade")  # instances_train.json + instances_val.json
     result = mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=0.5)
     files = coco_files(tmp_path / "mixed")
-    # 3 real images (train 2, val 1), so 3 synthetic ones, all in train after the real ones.
-    assert list(files) == ["train", "val"] and result.splits == {"train": 5, "val": 1}
-    assert [im["synthetic"] for im in files["train"]["images"]] == [False, False] + [True] * 3
+    # 2 real images in train (and 1 in val): 2 synthetic ones, in train after the real ones.
+    assert list(files) == ["train", "val"] and result.splits == {"train": 4, "val": 1}
+    assert [im["synthetic"] for im in files["train"]["images"]] == [False, False, True, True]
     assert [im["origin"]["split"] for im in files["val"]["images"]] == ["val"]
     assert [im["id"] for im in files["train"]["images"] + files["val"]["images"]] == \
-        list(range(1, 7))
+        list(range(1, 6))
     assert result.categories[:2] == ("a", "b") and result.real_only == ("a", "b")
+    assert verify(tmp_path / "mixed").ok
 
-    result = mix_datasets(real, synthetic, tmp_path / "to_test", synthetic_fraction=0.5,
-                          synthetic_split="test")
+    result = mix_datasets(real, synthetic, tmp_path / "to_test", synthetic_split="test")
     files = coco_files(tmp_path / "to_test")
-    assert list(result.splits.items()) == [("train", 2), ("val", 1), ("test", 3)]
+    assert list(result.splits.items()) == [("train", 2), ("val", 1), ("test", 8)]
     assert all(im["synthetic"] for im in files["test"]["images"])
-    assert len(files["test"]["images"]) == 3
+    assert result.fractions == {"train": 0.0, "val": 0.0, "test": 1.0}
+
+
+@pytest.mark.parametrize("fraction, split, real_there, syn_there",
+                         [(0.5, "train", 2, 2), (0.25, "train", 2, 1), (0.5, "val", 1, 1),
+                          (0.8, "val", 1, 4), (0.0, "val", 1, 0)])
+def test_the_fraction_holds_in_the_split_the_synthetic_images_go_to(
+        synthetic, tmp_path, fraction, split, real_there, syn_there):
+    real = write_handmade(tmp_path / "handmade")   # train 2, val 1
+    out = tmp_path / "mixed"
+    result = mix_datasets(real, synthetic, out, synthetic_fraction=fraction,
+                          synthetic_split=split)
+    files = coco_files(out)
+    flags = {s: [im["synthetic"] for im in c["images"]] for s, c in files.items()}
+    assert flags[split].count(False) == real_there and flags[split].count(True) == syn_there
+    other = "val" if split == "train" else "train"
+    assert True not in flags[other]
+    share = syn_there / (real_there + syn_there)
+    assert share == pytest.approx(fraction, abs=0.5 / (real_there + syn_there))
+    if syn_there * (1 - fraction) == fraction * real_there:   # exactly reachable: exact
+        assert share == fraction
+    manifest = json.loads((out / "manifest.json").read_bytes())
+    by_split = {split: share, other: 0.0}
+    assert manifest["synthetic_fraction"] == {
+        "requested": fraction, "achieved": share, "by_split": by_split,
+        "overall": syn_there / (3 + syn_there)}
+    assert result.synthetic_fraction == share and result.fractions == by_split
+    for name, coco in files.items():
+        assert coco["info"]["synthetic_fraction"] == by_split[name]
+    assert verify(out).ok
+
+
+def test_a_fraction_of_a_split_without_real_images_is_refused(synthetic, tmp_path):
+    real = write_handmade(tmp_path / "handmade")
+    with pytest.raises(SimgenError, match="no images in split 'test'"):
+        mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=0.5,
+                     synthetic_split="test")
+    assert not (tmp_path / "mixed").exists()
 
 
 def test_a_lone_json_goes_to_real_split(real, synthetic, tmp_path):
     result = mix_datasets(real, synthetic, tmp_path / "mixed", synthetic_fraction=0.5,
-                          real_split="val")
-    assert result.splits == {"train": 4, "val": 4}
-    assert all(not im["synthetic"] for im in coco_files(tmp_path / "mixed")["val"]["images"])
+                          real_split="val", synthetic_split="val")
+    assert result.splits == {"val": 8}
+    assert [im["synthetic"] for im in coco_files(tmp_path / "mixed")["val"]["images"]] == \
+        [False] * 4 + [True] * 4
+
+
+# --- (4b) COCO tools on the result: keypoint, box and mask evaluation -----------------------
+
+def _evaluate(coco: COCO, detections: list[dict], iou_type: str) -> float:
+    evaluator = COCOeval(coco, coco.loadRes(detections), iou_type)
+    if iou_type == "keypoints":
+        # simgen's 9 cuboid points (8 box corners and the centre): 9 sigmas, not the person's 17
+        evaluator.params.kpt_oks_sigmas = np.full(9, 0.05)
+    evaluator.evaluate()
+    evaluator.accumulate()
+    evaluator.summarize()
+    return float(evaluator.stats[0])
+
+
+def test_pycocotools_keypoint_box_and_mask_evaluation_run_on_a_mix(mixed, capsys):
+    coco = COCO(str(mixed / "annotations/instances_train.json"))
+    anns = coco.loadAnns(coco.getAnnIds())
+    # Every annotation has num_keypoints (COCOeval reads it for every category); those of a
+    # category with a keypoint schema have its 9 points.
+    assert all("num_keypoints" in a for a in anns)
+    with_schema = {c["id"] for c in coco.loadCats(coco.getCatIds()) if "keypoints" in c}
+    assert all(len(a["keypoints"]) == 27 for a in anns if a["category_id"] in with_schema)
+    labeled = [a for a in anns if a["num_keypoints"] > 0]
+    assert labeled and all(coco.imgs[a["image_id"]]["synthetic"] for a in labeled)
+    # The labels as detections: keypoints from every annotation that has them (a keypoint
+    # detector's output), boxes and masks from all.
+    keypoint_ap = _evaluate(coco, [{**a, "score": 1.0} for a in anns if "keypoints" in a],
+                            "keypoints")
+    box_ap = _evaluate(coco, [{**a, "score": 1.0} for a in anns], "bbox")
+    mask_ap = _evaluate(coco, [{**a, "score": 1.0} for a in anns], "segm")
+    print(f"mix AP: keypoints {keypoint_ap}, bbox {box_ap}, segm {mask_ap}")
+    assert box_ap == 1.0 and mask_ap == 1.0 and keypoint_ap == 1.0
 
 
 # --- (5) the command line and bad input --------------------------------------------------------
@@ -278,7 +372,7 @@ def test_the_command_line_mixes(real, synthetic, mixed, tmp_path, capsys):
                  "-o", str(tmp_path / "mixed")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "mixed 4 real and 4 of 8 synthetic images" in out
+    assert "mixed 4 real and 4 of 8 synthetic images (synthetic fraction 0.5 in train" in out
     assert "only in the real data: plant" in out
     assert "only in the synthetic data: duck, lego_brick, jenga_block, teddy_bear" in out
     # The same images and annotations as the folder-given mix (only the name of the real

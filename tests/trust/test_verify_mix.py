@@ -203,7 +203,21 @@ def test_manifest_counts_and_fraction_must_agree_with_the_files(mx):
         f"{TRAIN}: {n - 1} annotations, manifest.json counts.annotations.train says {n}",
         "manifest.json: sources.synthetic.images is 5, the COCO files have 4",
         ("manifest.json: synthetic_fraction.achieved 0.4 is not the share of synthetic images "
-         "(4 of 8)")]
+         "in train (4 of 8)")]
+
+
+def test_the_fractions_per_split_must_agree_with_the_files(mx):
+    manifest = json.loads((mx / "manifest.json").read_bytes())
+    manifest["synthetic_fraction"]["by_split"] = {"train": 0.25, "val": 0.0}
+    manifest["synthetic_fraction"]["overall"] = 0.75
+    (mx / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    assert sorted(p.line() for p in verify(mx).problems) == [
+        "manifest.json: synthetic_fraction.by_split.train 0.25 is not the share of synthetic "
+        "images in train (4 of 8)",
+        "manifest.json: synthetic_fraction.by_split.val, but there is no "
+        "annotations/instances_val.json",
+        "manifest.json: synthetic_fraction.overall 0.75 is not the share of synthetic images "
+        "(4 of 8)"]
 
 
 # --- --reproduce -------------------------------------------------------------------------------
@@ -249,7 +263,7 @@ def test_depth_and_instance_files_of_synthetic_images_come_along(make_dataset, r
         source = json.loads((synthetic / f"annotations/instances_{entry['origin']['split']}.json")
                             .read_bytes())
         old = next(im for im in source["images"] if im["id"] == entry["origin"]["image_id"])
-        for key, folder in (("depth_file", "depth"), ("instances_file", "instances")):
+        for key, folder in (("depth_file", "depth"), ("instance_map_file", "instance_maps")):
             assert entry[key] == f"{folder}/train/{entry['id']:09d}.png"
             assert (out / entry[key]).read_bytes() == (synthetic / old[key]).read_bytes()
     assert verify(out).ok
