@@ -132,11 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="export folder (empty or new)")
     yolo.add_argument("--segments", action="store_true",
                       help="write mask polygons instead of boxes")
+    yolo.add_argument("--overwrite", action="store_true",
+                      help="replace the simgen YOLO export already in YOLO_DIR (never any "
+                           "other folder)")
     how = yolo.add_mutually_exclusive_group()
     how.add_argument("--copy", dest="link", action="store_const", const="copy", default="auto",
-                     help="copy the images (default: hard-link where possible, else copy)")
+                     help="plain copies of the images (default: copy-on-write clones where "
+                          "the file system can make them, else copies)")
     how.add_argument("--link", dest="link", action="store_const", const="link",
-                     help="hard-link the images; an error where the file system cannot")
+                     help="hard-link the images (an edit to one then edits the source "
+                          "dataset too); an error where the file system cannot")
 
     ver = commands.add_parser(
         "verify", help="check a dataset: COCO rules, labels against masks, provenance, "
@@ -193,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="near-duplicates: hashes at most BITS of 64 apart (default 4)")
     rep.add_argument("--seed", type=_non_negative, default=0,
                      help="seed of the image samples (default 0)")
+    rep.add_argument("-q", "--quiet", action="store_true",
+                     help="no progress of the image decoding (a bar in a terminal, a line "
+                          "every 10 s in a log)")
 
     mix = commands.add_parser(
         "mix", help="merge a real COCO dataset with a simgen dataset into one COCO dataset, "
@@ -208,9 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     mix.add_argument("--synthetic", required=True, metavar="OUT",
                      help="a dataset folder simgen generate wrote")
     mix.add_argument("--synthetic-fraction", type=float, metavar="F",
-                     help="share of synthetic images in the result, 0 <= F < 1: all real "
-                          "images and round(F * real / (1 - F)) synthetic ones (default: "
-                          "every synthetic image)")
+                     help="share of synthetic images in the split they go to, 0 <= F < 1: "
+                          "all real images and round(F * R / (1 - F)) synthetic ones, R the "
+                          "real images of that split (default: every synthetic image)")
     mix.add_argument("--synthetic-split", default="train", metavar="SPLIT",
                      help="split the synthetic images go to (default train)")
     mix.add_argument("-o", "--out", required=True, metavar="MIXED",
@@ -220,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     mix_how = mix.add_mutually_exclusive_group()
     mix_how.add_argument("--copy", dest="link", action="store_const", const="copy",
                          default="auto",
-                         help="copy the images (default: hard-link where possible, else copy)")
+                         help="plain copies of the images (default: copy-on-write clones "
+                              "where the file system can make them, else copies)")
     mix_how.add_argument("--link", dest="link", action="store_const", const="link",
-                         help="hard-link the images; an error where the file system cannot")
+                         help="hard-link the images (an edit to one then edits the source "
+                              "dataset too); an error where the file system cannot")
     return parser
 
 
@@ -438,9 +448,12 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from simgen.export.yolo import export_yolo
+    from simgen.export.yolo import export_yolo_folder
 
-    result = export_yolo(args.dataset, args.out, segments=args.segments, link=args.link)
+    result = export_yolo_folder(args.dataset, args.out, segments=args.segments, link=args.link,
+                         overwrite=args.overwrite)
+    for warning in result.warnings:
+        print(f"simgen: warning: {warning}", file=sys.stderr)
     print(f"simgen: exported {result.images} images ({result.labels} labels) to "
           f"{os.fspath(result.out)}")
     return 0
@@ -509,13 +522,13 @@ def _needs(module: str, extra: str, what: str) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     _needs("matplotlib", "viz", "simgen report")
-    from simgen.trust.report import default_report_path, write_report
+    from simgen.trust.report import default_report_path, make_report
 
     out = args.out if args.out is not None else default_report_path(args.dataset)
-    result = write_report(args.dataset, out, against=args.against, images_dir=args.images,
+    result = make_report(args.dataset, out, against=args.against, images_dir=args.images,
                           against_images_dir=args.against_images, max_images=args.max_images,
                           sheet_images=args.sheet, max_hash_distance=args.dup_bits,
-                          seed=args.seed)
+                          seed=args.seed, progress=not args.quiet)
     what = f"{result.stats.labels.n_images} images"
     if result.against is not None:
         what += f" against {result.against.labels.n_images} of {result.against.name}"
@@ -534,8 +547,8 @@ def _mix(args: argparse.Namespace) -> int:
     per_split = ", ".join(f"{split} {n}" for split, n in result.splits.items())
     print(f"simgen: mixed {result.real_images} real and {result.synthetic_images} of "
           f"{result.synthetic_available} synthetic images (synthetic fraction "
-          f"{result.synthetic_fraction:.4g}; {per_split}) with {result.annotations} annotations "
-          f"into {os.fspath(result.out)}")
+          f"{result.synthetic_fraction:.4g} in {result.synthetic_split}; {per_split}) with "
+          f"{result.annotations} annotations into {os.fspath(result.out)}")
     if result.real_only:
         print(f"simgen: categories only in the real data: {', '.join(result.real_only)}")
     if result.synthetic_only:

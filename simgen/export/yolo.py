@@ -1,8 +1,12 @@
 """Export a simgen (COCO) dataset folder to the Ultralytics YOLO layout.
 
-    YOLO_DIR/images/<split>/<file_name>   hard links to OUT's images (copies where impossible)
+    YOLO_DIR/images/<split>/<file_name>   OUT's images: copy-on-write clones where the file
+                                          system can make them, else copies (see
+                                          simgen.dataset.links; hard links only with --link)
     YOLO_DIR/labels/<split>/<stem>.txt    one line per annotation, normalized to [0, 1]
-    YOLO_DIR/data.yaml                    path, train/val/test folders and class names
+    YOLO_DIR/data.yaml                    train/val/test folders and class names
+    YOLO_DIR/simgen_export.json           what made the export (format simgen-yolo/1): the
+                                          proof that --overwrite may replace the folder
 
 Boxes are `class cx cy w h`; with segments, `class x1 y1 x2 y2 ...`: the outer contour of the
 annotation's RLE mask (cv2.findContours, RETR_EXTERNAL, CHAIN_APPROX_SIMPLE) through the centres
@@ -13,10 +17,24 @@ zero-width bridges between their closest points, largest part first, like Ultral
 single pixel) is written as the outline of the COCO box, which is that mask exactly.
 
 The class index is the category's position in COCO id order (category_id - 1 for simgen). Splits
-with no images are left out; when val is missing, data.yaml points val at train so that
-Ultralytics still starts. Everything is validated before anything is written, and the export is
-built in a hidden sibling folder renamed to YOLO_DIR at the end: a failure leaves no YOLO_DIR and
-no half-written file. The same input always gives the same bytes (data.yaml's `path` aside).
+with no images are left out. Ultralytics requires a `val` entry: when the dataset has no val
+images, data.yaml points val at train so that training still starts, and the result carries a
+warning (the CLI prints it as one line on stderr): validation scores are then scores on
+training images.
+
+data.yaml has no `path` key, so the export can be moved or copied elsewhere: Ultralytics
+(`ultralytics.data.utils.check_det_dataset`) takes the dataset root from `path`, and only when
+`path` is absent or empty from the folder of the YAML file itself; a relative `path` (even
+`.`) is looked up relative to the current working folder and then to Ultralytics'
+DATASETS_DIR, never relative to the YAML file. train/val/test are then relative to data.yaml's
+folder.
+
+Everything is validated before anything is written, and the export is built in a hidden sibling
+folder renamed to YOLO_DIR at the end: a failure leaves YOLO_DIR as it was and no half-written
+file. With `overwrite`, YOLO_DIR may hold a previous simgen YOLO export (its
+simgen_export.json has format simgen-yolo/N, and it holds nothing but what an export writes):
+it is replaced once the new export is complete. Any other non-empty folder is refused. The same
+input always gives the same bytes.
 
 Only a dataset simgen wrote is exported (`simgen generate` or `simgen mix`: its manifest.json
 lists every file with its sha256 and size), and only as its manifest lists it: each COCO file
@@ -51,29 +69,51 @@ class _Split:
     annotations: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # by image id
 
 
+EXPORT_FORMAT = "simgen-yolo/1"
+EXPORT_FORMAT_PREFIX = "simgen-yolo/"
+MARKER = "simgen_export.json"
+# What an export writes at the top of YOLO_DIR: --overwrite replaces a folder holding only these.
+EXPORT_ENTRIES = frozenset({"images", "labels", "data.yaml", MARKER})
+
+
 @dataclass(frozen=True)
 class ExportResult:
     out: Path            # YOLO_DIR
     images: int          # images exported (= label files)
     labels: int          # label lines (annotations) written
     splits: dict[str, int]  # split -> images
+    warnings: tuple[str, ...] = ()  # e.g. no val split: data.yaml's val is the train images
 
 
 def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
                 link: str = LINK_AUTO) -> ExportResult:
-    """Export the simgen dataset folder `dataset` to the YOLO folder `out` (empty or new).
+    """`export_yolo_folder` into an empty or new `out` (the signature of the public
+    `simgen.export_yolo`)."""
+    return export_yolo_folder(dataset, out, segments=segments, link=link)
 
-    link: "auto" hard-links images where possible, else copies; "copy" always copies; "link"
-    requires hard links (SimgenError if the file system refuses).
+
+def export_yolo_folder(dataset: Path | str, out: Path | str, segments: bool = False,
+                       link: str = LINK_AUTO, overwrite: bool = False) -> ExportResult:
+    """Export the simgen dataset folder `dataset` to the YOLO folder `out` (empty or new; with
+    `overwrite`, also a previous simgen YOLO export, which is replaced).
+
+    link: "auto" (default) places each image as a copy-on-write clone where the file system
+    can, else as a copy; "copy" always copies; "link" hard-links (SimgenError if the file
+    system refuses): an edit to a hard-linked image edits the source dataset too.
     """
     if link not in (LINK_AUTO, LINK_COPY, LINK_HARD):
         raise ValueError(f"link must be auto, copy or link (got {link!r})")
     dataset, out = Path(dataset), Path(out)
     splits, names = _read_dataset(dataset, segments)
-    _check_target(dataset, out)
+    _check_target(dataset, out, overwrite)
+    split_names = [s.name for s in splits]
+    warnings = []
+    if "val" not in split_names:
+        warnings.append(f"{dataset} has no val images; data.yaml's val is images/"
+                        f"{_train_split(split_names)}, so validation scores will be scores on "
+                        "training images")
 
-    out_abs = Path(os.path.abspath(out))
-    with staged_folder(out) as staging:
+    with staged_folder(out, replace=overwrite) as staging:
         place = placer(link)
         classes = {c["id"]: i for i, c in enumerate(names)}  # COCO id order -> 0..N-1
         n_images = n_labels = 0
@@ -87,8 +127,10 @@ def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
                              "".join(line + "\n" for line in lines).encode())
                 n_images += 1
                 n_labels += len(lines)
-        write_atomic(staging / "data.yaml", _data_yaml(out_abs, [s.name for s in splits], names))
-    return ExportResult(out, n_images, n_labels, {s.name: len(s.images) for s in splits})
+        counts = {s.name: len(s.images) for s in splits}
+        write_atomic(staging / "data.yaml", _data_yaml(split_names, names))
+        write_atomic(staging / MARKER, _marker(dataset, segments, counts, n_labels))
+    return ExportResult(out, n_images, n_labels, counts, tuple(warnings))
 
 
 # --- reading and validation (nothing is written before these pass) ---------------------------
@@ -237,14 +279,40 @@ def _check_images(dataset: Path, listed: dict[str, Any], images: list[tuple[str,
         _check_listed(dataset, listed, rel, *found)
 
 
-def _check_target(dataset: Path, out: Path) -> None:
-    if out.exists() and not out.is_dir():
+def _check_target(dataset: Path, out: Path, overwrite: bool) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise SimgenError(f"{out}: output path exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        raise SimgenError(f"{out}: output folder is not empty; choose an empty or new folder")
     src, dst = Path(os.path.abspath(dataset)), Path(os.path.abspath(out))
     if dst == src or src in dst.parents:
         raise SimgenError(f"{out}: the export folder must lie outside the dataset {dataset}")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise SimgenError(f"{out}: output folder is not empty (use --overwrite to replace "
+                              "a simgen YOLO export there)")
+        if not _provably_export(out):
+            raise SimgenError(f"{out}: not a simgen YOLO export (no {MARKER} of format "
+                              f"{EXPORT_FORMAT_PREFIX}N), so --overwrite will not replace it; "
+                              "choose an empty or new folder")
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in EXPORT_ENTRIES)
+        if foreign:
+            raise SimgenError(f"{out}: holds {foreign[0]!r}, which simgen export did not "
+                              "write, so --overwrite will not replace it; move it or choose "
+                              "another folder")
+        if dst in src.parents:
+            raise SimgenError(f"{out}: holds the dataset {dataset}; --overwrite would remove it")
+
+
+def _provably_export(out: Path) -> bool:
+    """OUT holds a simgen YOLO export: its marker, a JSON object with the export format id.
+    A file that is merely named like it is not enough."""
+    from simgen.dataset.reader import read_json
+
+    try:
+        marker = read_json(out / MARKER, "export marker", max_bytes=1 << 20)
+    except SimgenError:
+        return False
+    return isinstance(marker, dict) and isinstance(marker.get("format"), str) \
+        and marker["format"].startswith(EXPORT_FORMAT_PREFIX)
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -307,13 +375,34 @@ def _merge_parts(parts: list) -> Any:
     return polygon
 
 
-def _data_yaml(out: Path, splits: list[str], categories: list[dict[str, Any]]) -> bytes:
+def _train_split(splits: list[str]) -> str:
+    return "train" if "train" in splits else splits[0]
+
+
+# Why data.yaml has no `path` (see the module docstring), for whoever opens the file.
+_YAML_HEADER = ("# simgen export yolo. No `path` key: Ultralytics then resolves train, val and "
+                "test\n# against this file's folder, so the export can be moved.\n")
+
+
+def _data_yaml(splits: list[str], categories: list[dict[str, Any]]) -> bytes:
     import yaml
 
-    data: dict[str, Any] = {"path": str(out)}
-    data["train"] = f"images/{'train' if 'train' in splits else splits[0]}"
-    data["val"] = f"images/{'val' if 'val' in splits else data['train'][len('images/'):]}"
+    data: dict[str, Any] = {"train": f"images/{_train_split(splits)}"}
+    data["val"] = f"images/{'val' if 'val' in splits else _train_split(splits)}"
     if "test" in splits:
         data["test"] = "images/test"
     data["names"] = {i: c["name"] for i, c in enumerate(categories)}
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+    return (_YAML_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)).encode()
+
+
+def _marker(dataset: Path, segments: bool, counts: dict[str, int], labels: int) -> bytes:
+    import json
+
+    from simgen import __version__
+    from simgen.dataset.writer import sha256_file
+
+    marker = {"format": EXPORT_FORMAT, "simgen_version": __version__,
+              "source": {"path": Path(os.path.abspath(dataset)).as_posix(),
+                         "manifest_sha256": sha256_file(dataset / layout.MANIFEST)},
+              "segments": segments, "images": counts, "labels": labels}
+    return json.dumps(marker, indent=1, ensure_ascii=False).encode() + b"\n"

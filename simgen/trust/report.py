@@ -73,6 +73,18 @@ def write_report(dataset: Path | str, out_html: Path | str, against: Path | str 
                  against_images_dir: Path | str | None = None, max_images: int = 2000,
                  sheet_images: int = 16, max_hash_distance: int = 4,
                  seed: int = 0) -> ReportResult:
+    """`make_report` without progress (the signature of the public `simgen.write_report`)."""
+    return make_report(dataset, out_html, against, images_dir=images_dir,
+                       against_images_dir=against_images_dir, max_images=max_images,
+                       sheet_images=sheet_images, max_hash_distance=max_hash_distance,
+                       seed=seed)
+
+
+def make_report(dataset: Path | str, out_html: Path | str, against: Path | str | None = None,
+                *, images_dir: Path | str | None = None,
+                against_images_dir: Path | str | None = None, max_images: int = 2000,
+                sheet_images: int = 16, max_hash_distance: int = 4,
+                seed: int = 0, progress: bool = False) -> ReportResult:
     """Write the HTML report of the COCO dataset at `dataset` (a folder or a COCO JSON file;
     `images_dir` for its images if they are not found next to it) to `out_html`.
 
@@ -82,6 +94,8 @@ def write_report(dataset: Path | str, out_html: Path | str, against: Path | str 
     sheet_images: images on each contact sheet (drawn with `seed`).
     max_hash_distance: image pairs whose dHashes differ in at most this many of 64 bits are
         listed as near-duplicates.
+    progress: show the decoding of the images on stderr (a tqdm bar in a terminal, a line
+        every 10 s otherwise; see simgen.progress).
     """
     for name, value, low in (("max_images", max_images, 1), ("sheet_images", sheet_images, 0),
                              ("max_hash_distance", max_hash_distance, 0), ("seed", seed, 0)):
@@ -92,9 +106,9 @@ def write_report(dataset: Path | str, out_html: Path | str, against: Path | str 
     other = load_coco_source(against, against_images_dir) if against is not None else None
     _check_target(out, [s for s in (source, other) if s is not None])
 
-    stats = [dataset_stats(source, max_images, seed, max_hash_distance)]
+    stats = [dataset_stats(source, max_images, seed, max_hash_distance, progress)]
     if other is not None:
-        stats.append(dataset_stats(other, max_images, seed, max_hash_distance))
+        stats.append(dataset_stats(other, max_images, seed, max_hash_distance, progress))
     labels = [s.name for s in stats]
     if len(labels) == 2 and labels[0] == labels[1]:
         labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]

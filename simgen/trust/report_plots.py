@@ -4,6 +4,13 @@ matplotlib is imported here only, and used without pyplot: every figure is a
 `matplotlib.figure.Figure` on its own Agg canvas, so no global state, no display and no
 backend selection are involved. With two datasets every histogram overlays both, on shared
 bins, as shares (each sums to 1), so datasets of different sizes compare directly.
+
+Every label stays inside its figure: the figures use constrained layout, which makes room
+for tick labels, titles and colour bars, and text that comes from the data (category and
+dataset names) is shortened to MAX_LABEL_CHARS in the middle ("long…name"; the page's tables
+give it in full), since no layout can fit a 200-character name beside a plot. As a last
+resort the PNG is saved with bbox_inches="tight": whatever still reaches past the canvas
+widens the image instead of being cut.
 """
 
 from __future__ import annotations
@@ -16,6 +23,16 @@ import numpy as np
 
 COLORS = ("#1f77b4", "#ff7f0e")     # dataset A, dataset B
 DPI = 80
+MAX_LABEL_CHARS = 32
+
+
+def short_label(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """`text` of at most `limit` characters: a longer one keeps its start and end around "…"."""
+    text = " ".join(str(text).split())
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) // 2 + (limit - 1) % 2
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,8 @@ def _figure(width_in: float, height_in: float) -> Any:
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     # No "Software" text chunk: the same statistics give the same bytes.
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
+                pad_inches=0.05)
     return buf.getvalue()
 
 
@@ -72,7 +90,7 @@ def histograms(panels: Sequence[Panel], labels: Sequence[str], ylabel: str = "co
         for k, values in present:
             weights = np.full(len(values), 1.0 / len(values)) if two else None
             ax.hist(values, bins=edges, weights=weights, color=COLORS[k], alpha=0.5 if two else 0.85,
-                    label=labels[k], edgecolor="white", linewidth=0.4)
+                    label=short_label(labels[k], 24), edgecolor="white", linewidth=0.4)
         if panel.marker is not None:
             ax.axvline(panel.marker, color="#d62728", linestyle="--", linewidth=1)
         ax.set_ylabel(f"share of {ylabel}" if two else ylabel, fontsize=9)
@@ -94,8 +112,8 @@ def class_bars(names: Sequence[str], counts: Sequence[Sequence[int]], labels: Se
         if two:
             values = values / max(1.0, values.sum())
         ax.barh(y + (k - (len(labels) - 1) / 2) * height, values, height=height, color=COLORS[k],
-                label=labels[k])
-    ax.set_yticks(y, list(names), fontsize=8)
+                label=short_label(labels[k]))
+    ax.set_yticks(y, [short_label(n) for n in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("share of annotations" if two else "annotations", fontsize=9)
     if two:
@@ -109,7 +127,7 @@ def centre_heatmaps(centres: Sequence[np.ndarray | None], labels: Sequence[str],
     fig = _figure(3.6 * len(labels), 3.2)
     axes = fig.subplots(1, len(labels), squeeze=False)[0]
     for ax, xy, label in zip(axes, centres, labels):
-        ax.set_title(label, fontsize=10)
+        ax.set_title(short_label(label, 28), fontsize=10)
         ax.set_xlabel("x / width", fontsize=9)
         ax.set_ylabel("y / height", fontsize=9)
         ax.tick_params(labelsize=8)
@@ -130,7 +148,8 @@ def camera_poses(azimuth: Sequence[np.ndarray | None], elevation: Sequence[np.nd
     ax = fig.subplots()
     for k, (az, el) in enumerate(zip(azimuth, elevation)):
         if az is not None and el is not None and len(az) == len(el) and len(az):
-            ax.scatter(np.mod(az, 360.0), el, s=10, alpha=0.6, color=COLORS[k], label=labels[k])
+            ax.scatter(np.mod(az, 360.0), el, s=10, alpha=0.6, color=COLORS[k],
+                       label=short_label(labels[k], 24))
     ax.set_xlim(0, 360)
     ax.set_xticks(range(0, 361, 60))
     ax.set_xlabel("azimuth (deg)", fontsize=9)
@@ -151,7 +170,7 @@ def colour_swatches(mean_rgb: Sequence[np.ndarray], labels: Sequence[str],
     axes = fig.subplots(len(labels), 1, squeeze=False)[:, 0]
     for ax, rgb, label in zip(axes, mean_rgb, labels):
         ax.set_axis_off()
-        ax.set_title(f"mean colour per image: {label}", fontsize=9, loc="left")
+        ax.set_title(f"mean colour per image: {short_label(label, 60)}", fontsize=9, loc="left")
         if not len(rgb):
             continue
         pixels = np.clip(np.rint(rgb), 0, 255).astype(np.uint8).reshape(-1, 1, 3)
@@ -175,7 +194,7 @@ def intersection_bars(labels: Sequence[str], values: Sequence[float | None]) -> 
     for k, v in enumerate(shown):
         ax.text(0.01 if np.isnan(v) else min(v, 0.9) + 0.01, k, "n/a" if np.isnan(v) else f"{v:.2f}",
                 va="center", fontsize=7)
-    ax.set_yticks(y, list(labels), fontsize=8)
+    ax.set_yticks(y, [short_label(n) for n in labels], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("histogram intersection (1 = same distribution)", fontsize=9)

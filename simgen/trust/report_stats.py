@@ -86,9 +86,10 @@ class DatasetStats:
 
 
 def dataset_stats(source: CocoSource, max_images: int = 2000, seed: int = 0,
-                  max_distance: int = 4) -> DatasetStats:
-    """All statistics of `source`; pixels from at most `max_images` images drawn with `seed`."""
-    pixels = pixel_stats(source, sample_images(source.n_images, max_images, seed))
+                  max_distance: int = 4, progress: bool = False) -> DatasetStats:
+    """All statistics of `source`; pixels from at most `max_images` images drawn with `seed`
+    (with `progress`, their decoding shows progress on stderr: see simgen.progress)."""
+    pixels = pixel_stats(source, sample_images(source.n_images, max_images, seed), progress)
     return DatasetStats(source.name, source, label_stats(source), pixels,
                         near_duplicates(pixels.dhash, max_distance))
 
@@ -208,8 +209,11 @@ def image_facts(bgr: np.ndarray) -> tuple[float, float, float, tuple[float, floa
     return float(mean[0, 0]), float(std[0, 0]), saturation, (r, g, b), dhash(gray)
 
 
-def pixel_stats(source: CocoSource, indexes: list[int]) -> PixelStats:
-    """Pixel statistics of the images at `indexes` (see `sample_images`)."""
+def pixel_stats(source: CocoSource, indexes: list[int], progress: bool = False) -> PixelStats:
+    """Pixel statistics of the images at `indexes` (see `sample_images`); with `progress`, a
+    bar in a terminal or a line every 10 s in a log while they are decoded."""
+    from simgen.progress import progress as progress_bar
+
     wanted = set(indexes)
     chosen = [(f"{split.name}/{image['file_name']}", split.image_path(image),
                decode_flag(image["width"], image["height"]))
@@ -223,8 +227,15 @@ def pixel_stats(source: CocoSource, indexes: list[int]) -> PixelStats:
         return image_facts(bgr)
 
     threads = max(1, min(_DECODE_THREADS, os.cpu_count() or 1))
-    with ThreadPoolExecutor(threads) as pool:
-        rows = list(pool.map(facts, chosen))
+    bar = progress_bar(len(chosen), "images", f"report {source.name}: decoding", progress)
+    rows = []
+    try:
+        with ThreadPoolExecutor(threads) as pool:
+            for row in pool.map(facts, chosen):   # in order, as each is done
+                rows.append(row)
+                bar.update(1)
+    finally:
+        bar.close()
     return PixelStats(
         keys=[key for key, _, _ in chosen], paths=[path for _, path, _ in chosen],
         brightness=np.array([r[0] for r in rows], dtype=np.float64),

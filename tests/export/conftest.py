@@ -49,12 +49,12 @@ def write_handmade(root: Path) -> Path:
         "val": ([{"id": 3, "file_name": "000000003.png", "width": W, "height": H}],
                 [_ann(1, 3, 1, line)]),
     }
-    for split, (images, annotations) in splits.items():
+    for split, (images, anns) in splits.items():
         (root / "images" / split).mkdir(parents=True)
         for im in images:
             pixels = np.full((H, W, 3), 40 * im["id"], np.uint8)
             cv2.imwrite(str(root / "images" / split / im["file_name"]), pixels)
-        coco = {"info": {}, "licenses": [], "images": images, "annotations": annotations,
+        coco = {"info": {}, "licenses": [], "images": images, "annotations": anns,
                 "categories": categories}
         (root / "annotations").mkdir(exist_ok=True)
         (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))

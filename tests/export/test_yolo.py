@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 import yaml
 
+from simgen.dataset import links
 from simgen.errors import SimgenError
 from simgen.export import yolo
-from simgen.export.yolo import export_yolo
+from simgen.export.yolo import export_yolo, export_yolo_folder
 from simgen.label import mask_of
 from tests.conftest import REPO
 from tests.export.conftest import H, W, _blank
@@ -199,11 +201,40 @@ def test_data_yaml_names_follow_coco_category_ids(dataset, tmp_path):
     categories = sorted(next(iter(coco_files(dataset).values()))["categories"],
                         key=lambda c: c["id"])
     assert data["names"] == {i: c["name"] for i, c in enumerate(categories)}
-    assert list(data) == ["path", "train", "val", *(["test"] if "test" in data else []), "names"]
-    assert data["path"] == os.path.abspath(tmp_path / "yolo")
+    assert list(data) == ["train", "val", *(["test"] if "test" in data else []), "names"]
     for key in ("train", "val", "test"):
         if key in data:
             assert any((tmp_path / "yolo" / data[key]).iterdir())
+
+
+def ultralytics_split_dirs(yaml_file: Path, datasets_dir: Path) -> dict[str, Path]:
+    """train/val/test as Ultralytics resolves them: ultralytics.data.utils.check_det_dataset
+    (8.3), `path = Path(data.get("path") or Path(data["yaml_file"]).parent)`, then a relative
+    path that does not exist (from the working folder) is taken relative to DATASETS_DIR; each
+    split is `(path / data[k]).resolve()`."""
+    data = yaml.safe_load(yaml_file.read_text())
+    data["yaml_file"] = str(yaml_file)
+    path = Path(data.get("path") or Path(data["yaml_file"]).parent)
+    if not path.exists() and not path.is_absolute():
+        path = (datasets_dir / path).resolve()
+    return {k: (path / data[k]).resolve() for k in ("train", "val", "test") if data.get(k)}
+
+
+def test_the_export_can_be_moved(handmade, tmp_path, monkeypatch):
+    export_yolo(handmade, tmp_path / "yolo")
+    moved = tmp_path / "elsewhere/renamed"
+    moved.parent.mkdir()
+    os.rename(tmp_path / "yolo", moved)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")   # neither the export's folder nor its parent
+    dirs = ultralytics_split_dirs(moved / "data.yaml", tmp_path / "datasets")
+    assert dirs == {"train": moved / "images/train", "val": moved / "images/val"}
+    assert all(d.is_dir() and any(d.iterdir()) for d in dirs.values())
+    # A relative `path: .` would have been the working folder, not the export's.
+    data = yaml.safe_load((moved / "data.yaml").read_text())
+    (moved / "dot.yaml").write_text(yaml.safe_dump({**data, "path": "."}))
+    assert ultralytics_split_dirs(moved / "dot.yaml", tmp_path / "datasets")["train"] == \
+        tmp_path / "cwd/images/train"
 
 
 def test_data_yaml_splits(handmade, tabletop, tmp_path):
@@ -211,12 +242,30 @@ def test_data_yaml_splits(handmade, tabletop, tmp_path):
     hand = yaml.safe_load((tmp_path / "hand/data.yaml").read_text())
     assert (hand["train"], hand["val"], "test" in hand) == ("images/train", "images/val", False)
     assert hand["names"] == {0: "a", 1: "b"}
-    # tabletop's 8 images are two scenes, both drawn into train: val falls back to train.
     splits = {s for s, c in coco_files(tabletop).items() if c["images"]}
     export_yolo(tabletop, tmp_path / "table")
     table = yaml.safe_load((tmp_path / "table/data.yaml").read_text())
     assert table["val"] == ("images/val" if "val" in splits else "images/train")
     assert sorted(p.name for p in (tmp_path / "table/images").iterdir()) == sorted(splits)
+
+
+def test_no_val_split_is_said_in_one_warning_line(tmp_path):
+    dataset = write_coco_folder(tmp_path / "ds")
+    (dataset / "annotations/instances_val.json").unlink()
+    (dataset / "images/val/000000003.png").unlink()
+    with_manifest(dataset)
+    result = _simgen("export", "yolo", dataset, "-o", tmp_path / "yolo")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (f"simgen: warning: {dataset} has no val images; data.yaml's val "
+                             "is images/train, so validation scores will be scores on training "
+                             "images\n")
+    data = yaml.safe_load((tmp_path / "yolo/data.yaml").read_text())
+    assert (data["train"], data["val"]) == ("images/train", "images/train")
+    assert export_yolo(dataset, tmp_path / "api").warnings == (result.stderr.split(": ", 2)[2]
+                                                               .rstrip("\n"),)
+    # With a val split: nothing on stderr.
+    result = _simgen("export", "yolo", write_handmade(tmp_path / "hand"), "-o", tmp_path / "y2")
+    assert result.returncode == 0 and result.stderr == ""
 
 
 # --- (5) the command line ----------------------------------------------------------------------
@@ -270,32 +319,121 @@ def test_same_input_gives_the_same_bytes(tabletop, tmp_path, segments):
     export_yolo(tabletop, tmp_path / "one", segments=segments)
     export_yolo(tabletop, tmp_path / "two", segments=segments, link="copy")
     one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
-    yaml_one, yaml_two = one.pop("data.yaml").splitlines(), two.pop("data.yaml").splitlines()
-    assert one == two
-    assert yaml_one[1:] == yaml_two[1:] and yaml_one[0].startswith(b"path: ")
+    assert one == two   # data.yaml too: it names no folder of this machine
 
 
-def test_images_are_hard_linked_unless_copy(handmade, tmp_path):
-    export_yolo(handmade, tmp_path / "linked")
+def test_images_are_files_of_their_own_unless_link(handmade, tmp_path):
+    export_yolo(handmade, tmp_path / "default")
     export_yolo(handmade, tmp_path / "strict", link="link")
     export_yolo(handmade, tmp_path / "copied", link="copy")
     source = handmade / "images/train/000000001.png"
-    assert os.path.samefile(source, tmp_path / "linked/images/train/000000001.png")
+    before = source.read_bytes()
+    for name in ("default", "copied"):
+        placed = tmp_path / name / "images/train/000000001.png"
+        assert not os.path.samefile(source, placed) and placed.read_bytes() == before
+        with open(placed, "r+b") as f:    # edited in place, as an annotation tool may
+            f.write(b"edited")
+        assert source.read_bytes() == before
     assert os.path.samefile(source, tmp_path / "strict/images/train/000000001.png")
-    copied = tmp_path / "copied/images/train/000000001.png"
-    assert not os.path.samefile(source, copied) and copied.read_bytes() == source.read_bytes()
 
 
-def test_falls_back_to_copies_when_links_fail(handmade, tmp_path, monkeypatch):
+def test_default_is_a_reflink_where_the_file_system_clones(handmade, tmp_path, monkeypatch):
+    import fcntl
+    import shutil
+
+    calls = []
+
+    def clone(fd, request, src_fd):     # a file system that clones: the bytes, shared
+        calls.append(request)
+        with open(src_fd, "rb", closefd=False) as src, open(fd, "wb", closefd=False) as dst:
+            shutil.copyfileobj(src, dst)
+        return 0
+
+    monkeypatch.setattr(fcntl, "ioctl", clone)
+    monkeypatch.setattr(links.shutil, "copyfile", lambda *a: pytest.fail("copied"))
+    export_yolo(handmade, tmp_path / "cloned")
+    assert calls == [links.FICLONE] * 3 and links.FICLONE == 0x40049409
+    assert (tmp_path / "cloned/images/val/000000003.png").read_bytes() == \
+        (handmade / "images/val/000000003.png").read_bytes()
+    monkeypatch.undo()
+
+    def refuse(fd, request, src_fd):    # ext4, tmpfs: EOPNOTSUPP; asked once, then copies
+        calls.append(request)
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    calls.clear()
+    monkeypatch.setattr(fcntl, "ioctl", refuse)
+    export_yolo(handmade, tmp_path / "copied")
+    assert calls == [links.FICLONE]
+    assert snapshot(tmp_path / "copied") == snapshot(tmp_path / "cloned")
+    export_yolo(handmade, tmp_path / "plain", link="copy")
+    assert calls == [links.FICLONE]   # --copy never tries
+
+
+def test_link_fails_with_one_line_where_links_fail(handmade, tmp_path, monkeypatch):
     def no_link(src, dst):
         raise OSError(18, "Invalid cross-device link")
 
-    monkeypatch.setattr(yolo.os, "link", no_link)
+    monkeypatch.setattr(links.os, "link", no_link)
     export_yolo(handmade, tmp_path / "yolo")
     copied = tmp_path / "yolo/images/val/000000003.png"
     assert copied.read_bytes() == (handmade / "images/val/000000003.png").read_bytes()
     with pytest.raises(SimgenError, match="cannot hard-link"):
         export_yolo(handmade, tmp_path / "strict", link="link")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["yolo"]
+
+
+# --- (7) --overwrite: a previous simgen YOLO export, never another folder ---------------------
+
+def test_overwrite_replaces_a_previous_export(handmade, tmp_path):
+    export_yolo(handmade, tmp_path / "yolo")
+    (tmp_path / "yolo/labels/train.cache").write_bytes(b"ultralytics cache")
+    with pytest.raises(SimgenError, match="not empty .use --overwrite"):
+        export_yolo(handmade, tmp_path / "yolo", segments=True)
+    result = _simgen("export", "yolo", handmade, "-o", tmp_path / "yolo", "--segments",
+                     "--overwrite")
+    assert result.returncode == 0, result.stderr
+    export_yolo(handmade, tmp_path / "fresh", segments=True)
+    assert snapshot(tmp_path / "yolo") == snapshot(tmp_path / "fresh")   # the cache is gone
+    marker = json.loads((tmp_path / "yolo/simgen_export.json").read_bytes())
+    assert marker["format"] == "simgen-yolo/1" and marker["segments"] is True
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh", "yolo"]   # no staging left
+
+
+@pytest.mark.parametrize("case", ["foreign folder", "fake marker", "foreign entry",
+                                  "a simgen dataset"])
+def test_overwrite_never_replaces_another_folder(case, handmade, tmp_path):
+    out = tmp_path / "out"
+    if case == "a simgen dataset":
+        out = write_handmade(out)
+    else:
+        out.mkdir()
+        (out / "keep.txt").write_text("mine")
+    if case == "fake marker":
+        (out / "keep.txt").unlink()
+        (out / "simgen_export.json").write_text('{"format": "something/1"}')
+    if case == "foreign entry":
+        export_yolo(handmade, tmp_path / "yolo")
+        out = tmp_path / "yolo"
+        (out / "keep.txt").write_text("mine")
+    before = snapshot(out)
+    line = _one_error_line(_simgen("export", "yolo", handmade, "-o", out, "--overwrite"))
+    assert ("which simgen export did not write" if case == "foreign entry"
+            else "not a simgen YOLO export") in line
+    assert snapshot(out) == before
+
+
+def test_a_failed_overwrite_leaves_the_previous_export(handmade, tmp_path, monkeypatch):
+    export_yolo(handmade, tmp_path / "yolo")
+    before = snapshot(tmp_path / "yolo")
+
+    def failing_write(path, data, durable=False):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(yolo, "write_atomic", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        export_yolo_folder(handmade, tmp_path / "yolo", segments=True, overwrite=True)
+    assert snapshot(tmp_path / "yolo") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["yolo"]
 
 

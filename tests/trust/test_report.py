@@ -474,3 +474,58 @@ def test_report_does_not_decode_an_image_larger_than_its_header_allows(tmp_path)
                     + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
     with pytest.raises(SimgenError, match="cannot read the image"):
         write_report(real, tmp_path / "r.html")
+
+
+# --- (6) progress and layout (issue 13) -----------------------------------------------------------
+
+def test_cli_shows_the_progress_of_decoding_in_a_log_unless_quiet(real, tmp_path, capsys,
+                                                                   monkeypatch):
+    import simgen.progress
+
+    monkeypatch.setattr(simgen.progress, "LINE_EVERY_S", 0.0)   # a line at every image
+    assert main(["report", str(real), "-o", str(tmp_path / "a.html"), "--max-images", "3",
+                 "--sheet", "1"]) == 0
+    lines = capsys.readouterr().err.splitlines()   # captured: not a terminal, so plain lines
+    assert lines and all(line.startswith("simgen: report real-annotations: decoding ")
+                         for line in lines), lines
+    assert lines[-1].startswith("simgen: report real-annotations: decoding 3/3 images (100%)")
+    assert main(["report", str(real), "-o", str(tmp_path / "b.html"), "--max-images", "3",
+                 "--sheet", "1", "-q"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_every_figure_keeps_its_labels_inside_the_canvas(tmp_path, monkeypatch):
+    """Long category and dataset names (data, not simgen's words) in every plot of a report
+    against another dataset: each figure's tight bounding box (every label, title, tick and
+    legend) lies within its canvas, and constrained layout never gives up."""
+    import warnings
+
+    from simgen.trust import report_plots
+
+    figures = []
+    real_png = report_plots._png
+    monkeypatch.setattr(report_plots, "_png", lambda fig: figures.append(fig) or real_png(fig))
+    coco = _coco()
+    coco["categories"] = [{"id": 9, "name": "a stainless steel soup spoon with a long handle "
+                                            "and a curved bowl, size M"},
+                          {"id": 5, "name": "x" * 150}]
+    long_name = "dataset_" + "with_a_very_long_folder_name_" * 4
+    one = write_real(tmp_path / long_name / "first", coco=coco)
+    two = write_real(tmp_path / long_name / "second", coco=coco)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "constrained_layout not applied")
+        write_report(one, tmp_path / "page.html", against=two)
+    assert len(figures) >= 8
+    for fig in figures:
+        box = fig.get_tightbbox(fig.canvas.get_renderer())   # inches
+        width, height = fig.get_size_inches()
+        assert box.x0 >= 0 and box.y0 >= 0 and box.x1 <= width and box.y1 <= height, \
+            (box, (width, height), [ax.get_title() for ax in fig.axes])
+
+
+def test_short_labels_keep_both_ends():
+    from simgen.trust.report_plots import short_label
+
+    assert short_label("mug") == "mug"
+    assert short_label("a" * 20 + "b" * 20, 11) == "aaaaa…bbbbb"
+    assert len(short_label("x" * 500)) == 32
