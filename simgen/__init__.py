@@ -89,23 +89,27 @@ def write_report(dataset: str | Path, out_html: str | Path, against: str | Path 
                  *, images_dir: str | Path | None = None,
                  against_images_dir: str | Path | None = None, max_images: int = 2000,
                  sheet_images: int = 16, max_hash_distance: int = 4,
-                 seed: int = 0) -> "ReportResult":
+                 seed: int = 0, progress: bool = False) -> "ReportResult":
     """Write one self-contained HTML page of a COCO dataset's statistics (and, with `against`,
-    a comparison with a second one). Needs the `viz` extra (matplotlib)."""
+    a comparison with a second one); `progress` shows the image decoding on stderr. Needs the
+    `viz` extra (matplotlib)."""
     from simgen.trust.report import write_report as write
 
     return write(dataset, out_html, against, images_dir=images_dir,
                  against_images_dir=against_images_dir, max_images=max_images,
-                 sheet_images=sheet_images, max_hash_distance=max_hash_distance, seed=seed)
+                 sheet_images=sheet_images, max_hash_distance=max_hash_distance, seed=seed,
+                 progress=progress)
 
 
 def export_yolo(dataset: str | Path, out: str | Path, segments: bool = False,
-                link: str = "auto") -> "ExportResult":
-    """Export a simgen dataset to the YOLO (Ultralytics) layout in `out`: boxes, or polygons
-    with `segments`; images hard-linked ('auto' falls back to copies, 'copy', 'link')."""
+                link: str = "auto", overwrite: bool = False) -> "ExportResult":
+    """Export a simgen dataset to the YOLO (Ultralytics) layout in `out` (empty or new; with
+    `overwrite`, a previous simgen YOLO export): boxes, or polygons with `segments`; images
+    as copy-on-write clones where the file system can, else copies ('auto'), always copies
+    ('copy'), or hard links ('link': an edit then edits the source dataset too)."""
     from simgen.export.yolo import export_yolo as export
 
-    return export(dataset, out, segments=segments, link=link)
+    return export(dataset, out, segments=segments, link=link, overwrite=overwrite)
 
 
 def mix(real: str | Path, synthetic: str | Path, out: str | Path,
@@ -114,7 +118,8 @@ def mix(real: str | Path, synthetic: str | Path, out: str | Path,
         real_split: str = "train") -> "MixResult":
     """Mix a real COCO dataset (`real`: a folder or annotation file) with a simgen dataset into
     one COCO dataset `out`, every image's origin recorded; `synthetic_fraction` is the share of
-    synthetic images (None: all of them)."""
+    synthetic images in `synthetic_split`, the split they join (None: all of them); images are
+    placed as `export_yolo` places them."""
     from simgen.export.mix import mix_datasets
 
     return mix_datasets(real, synthetic, out, synthetic_fraction=synthetic_fraction, seed=seed,

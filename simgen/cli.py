@@ -448,9 +448,9 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from simgen.export.yolo import export_yolo_folder
+    from simgen.export.yolo import export_yolo
 
-    result = export_yolo_folder(args.dataset, args.out, segments=args.segments, link=args.link,
+    result = export_yolo(args.dataset, args.out, segments=args.segments, link=args.link,
                          overwrite=args.overwrite)
     for warning in result.warnings:
         print(f"simgen: warning: {warning}", file=sys.stderr)
@@ -522,10 +522,10 @@ def _needs(module: str, extra: str, what: str) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     _needs("matplotlib", "viz", "simgen report")
-    from simgen.trust.report import default_report_path, make_report
+    from simgen.trust.report import default_report_path, write_report
 
     out = args.out if args.out is not None else default_report_path(args.dataset)
-    result = make_report(args.dataset, out, against=args.against, images_dir=args.images,
+    result = write_report(args.dataset, out, against=args.against, images_dir=args.images,
                           against_images_dir=args.against_images, max_images=args.max_images,
                           sheet_images=args.sheet, max_hash_distance=args.dup_bits,
                           seed=args.seed, progress=not args.quiet)

@@ -86,14 +86,7 @@ class ExportResult:
 
 
 def export_yolo(dataset: Path | str, out: Path | str, segments: bool = False,
-                link: str = LINK_AUTO) -> ExportResult:
-    """`export_yolo_folder` into an empty or new `out` (the signature of the public
-    `simgen.export_yolo`)."""
-    return export_yolo_folder(dataset, out, segments=segments, link=link)
-
-
-def export_yolo_folder(dataset: Path | str, out: Path | str, segments: bool = False,
-                       link: str = LINK_AUTO, overwrite: bool = False) -> ExportResult:
+                link: str = LINK_AUTO, overwrite: bool = False) -> ExportResult:
     """Export the simgen dataset folder `dataset` to the YOLO folder `out` (empty or new; with
     `overwrite`, also a previous simgen YOLO export, which is replaced).
 

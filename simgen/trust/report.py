@@ -72,19 +72,7 @@ def write_report(dataset: Path | str, out_html: Path | str, against: Path | str 
                  *, images_dir: Path | str | None = None,
                  against_images_dir: Path | str | None = None, max_images: int = 2000,
                  sheet_images: int = 16, max_hash_distance: int = 4,
-                 seed: int = 0) -> ReportResult:
-    """`make_report` without progress (the signature of the public `simgen.write_report`)."""
-    return make_report(dataset, out_html, against, images_dir=images_dir,
-                       against_images_dir=against_images_dir, max_images=max_images,
-                       sheet_images=sheet_images, max_hash_distance=max_hash_distance,
-                       seed=seed)
-
-
-def make_report(dataset: Path | str, out_html: Path | str, against: Path | str | None = None,
-                *, images_dir: Path | str | None = None,
-                against_images_dir: Path | str | None = None, max_images: int = 2000,
-                sheet_images: int = 16, max_hash_distance: int = 4,
-                seed: int = 0, progress: bool = False) -> ReportResult:
+                 seed: int = 0, progress: bool = False) -> ReportResult:
     """Write the HTML report of the COCO dataset at `dataset` (a folder or a COCO JSON file;
     `images_dir` for its images if they are not found next to it) to `out_html`.
 

@@ -17,7 +17,7 @@ import yaml
 from simgen.dataset import links
 from simgen.errors import SimgenError
 from simgen.export import yolo
-from simgen.export.yolo import export_yolo, export_yolo_folder
+from simgen.export.yolo import export_yolo
 from simgen.label import mask_of
 from tests.conftest import REPO
 from tests.export.conftest import H, W, _blank
@@ -432,7 +432,7 @@ def test_a_failed_overwrite_leaves_the_previous_export(handmade, tmp_path, monke
 
     monkeypatch.setattr(yolo, "write_atomic", failing_write)
     with pytest.raises(OSError, match="No space"):
-        export_yolo_folder(handmade, tmp_path / "yolo", segments=True, overwrite=True)
+        export_yolo(handmade, tmp_path / "yolo", segments=True, overwrite=True)
     assert snapshot(tmp_path / "yolo") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["yolo"]
 
