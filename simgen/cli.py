@@ -172,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     regen.add_argument("--image-id", type=_positive, required=True, metavar="N",
                        help="id of the image to re-make")
     regen.add_argument("-o", "--out", metavar="FILE", help="write the re-made image file here")
+    regen.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress (a bar in a terminal while the scene is re-made)")
     regen.add_argument("--scenario-dir", metavar="DIR",
                        help="resolve the scenario's relative asset references in DIR instead "
                             "of the folder the manifest recorded (a dataset made elsewhere)")
@@ -489,9 +491,17 @@ def _regen(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from simgen.dataset.writer import write_atomic
-    from simgen.trust.regen import regenerate
+    from simgen.progress import progress
+    from simgen.trust.regen import regenerate_many
 
-    result = regenerate(args.dataset, args.image_id, scenario_dir=args.scenario_dir)
+    # One scene to settle and render: a bar in a terminal while it runs (a log gets a line
+    # only when it takes longer than the progress period).
+    bar = progress(1, "scenes", f"regen image {args.image_id}", not args.quiet)
+    try:
+        (result,) = regenerate_many(args.dataset, [args.image_id],
+                                    scenario_dir=args.scenario_dir, on_scene=bar.update)
+    finally:
+        bar.close()
     if args.out and result.image_bytes is not None:
         try:
             write_atomic(Path(args.out), result.image_bytes)
