@@ -6,7 +6,10 @@ scenes, views and resolution with nothing else; each end-to-end row is `simgen.g
 same scenario and seed, with full labels and a photometric augmentation. A ratio near 1 means
 everything that is not rendering (sampling, physics, labels, augmentation, encoding, writing) is
 small beside it. Also: what exact occlusion labels cost (each visible object rendered alone),
-1 against N workers, the share of time per stage (1 worker), and peak memory.
+1 against N workers, the share of time per stage (1 worker), and peak memory. With torch
+installed, the training input: simgen.torch.SimgenStream through a DataLoader with 2 workers,
+against `simgen generate --workers 2` and against SimgenDataset reading that same dataset from
+disk through the same DataLoader, the ratios taken in each round.
 
 One render thread per worker, everywhere: a simgen worker runs Mesa, OpenCV and BLAS on one
 thread (simgen.run.job.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured the same way,
@@ -73,16 +76,18 @@ def render_only(scenario, images: int, renderer: str) -> tuple[float, str]:
         return done / elapsed, render.name
 
 
-def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> tuple[float, float]:
-    """(steady-state images/s, start-up seconds) of one generate run."""
+def end_to_end(scenario, images: int, renderer: str, workers: int = 1,
+               keep: Path | None = None) -> tuple[float, float]:
+    """(steady-state images/s, start-up seconds) of one generate run; the dataset is written
+    to `keep` when given (and kept), else to a folder removed afterwards."""
     import cv2
 
     cv2.setNumThreads(1)
     commits: list[tuple[float, int]] = []
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        simgen.generate(scenario, Path(out) / "ds", images=images, seed=0, renderer=renderer,
-                        workers=workers,
+        simgen.generate(scenario, keep or Path(out) / "ds", images=images, seed=0,
+                        renderer=renderer, workers=workers,
                         on_scene=lambda _, n: commits.append((time.perf_counter(), n)))
         end = time.perf_counter()
     warm = min(workers, len(commits) - 1)   # every worker has finished its first scene
@@ -94,6 +99,56 @@ def end_to_end(scenario, images: int, renderer: str, workers: int = 1) -> tuple[
     rate = counted / (commits[-1][0] - t0)
     first = sum(n for _, n in commits[:warm])
     return rate, max(0.0, (t0 - start) - first / rate)
+
+
+STREAM_ROWS = ("stream, {w} DataLoader workers", "generate, {w} workers",
+               "read from disk, {w} DataLoader workers")
+
+
+def streaming(scenario, images: int, renderer: str, workers: int = 2) -> dict[str, float] | None:
+    """Steady-state images/s of simgen.torch.SimgenStream through a DataLoader with `workers`
+    workers, of `simgen generate --workers` as many on the same scenario and seed, and of
+    SimgenDataset reading that very dataset from disk through the same DataLoader (default
+    target keys: image, boxes, labels, masks, ...). Workers start with spawn, as generate's
+    pool (this process has rendered with EGL, which a fork cannot carry). None without torch.
+
+    Steady state, as end_to_end: the clock starts when every worker has delivered its first
+    scene (stream) or first image (disk); start-up is left out of every rate."""
+    try:
+        from torch.utils.data import DataLoader
+
+        from simgen.torch import SimgenDataset, SimgenStream
+    except ImportError:
+        return None
+
+    def arrivals(dataset) -> list[tuple[float, int]]:
+        loader = DataLoader(dataset, batch_size=None, num_workers=workers,
+                            multiprocessing_context="spawn")
+        return [(time.perf_counter(), target["image_id"] - 1) for _, target in loader]
+
+    def steady(times: list[tuple[float, int]], first_of_worker: list[int]) -> float:
+        """Images/s after the arrival of each worker's first unit (image indices)."""
+        done = [max(t for t, k in times if k in unit) for unit in first_of_worker]
+        t0 = max(done, default=times[0][0])
+        later = [t for t, _ in times if t > t0]
+        if len(later) < 2:
+            return len(times) / (times[-1][0] - times[0][0] or 1e-9)
+        return len(later) / (later[-1] - t0)
+
+    per_scene = scenario.spec.images_per_scene
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ds"
+        rates["generate"] = end_to_end(scenario, images, renderer, workers, keep=out)[0]
+        times = arrivals(SimgenDataset(out, split=None))
+        # DataLoader's sampler deals images 0, 1, ... to the workers in turn.
+        rates["disk"] = steady(times, [{w} for w in range(min(workers, len(times) - 1))])
+    times = arrivals(SimgenStream(scenario, seed=0, images=images, renderer=renderer))
+    scenes = -(-images // per_scene)
+    rates["stream"] = steady(times, [set(range(s * per_scene, (s + 1) * per_scene))
+                                     for s in range(min(workers, scenes - 1))])
+    names = [row.format(w=workers) for row in STREAM_ROWS]
+    return dict(zip(names, (rates["stream"], rates["generate"], rates["disk"])))
 
 
 def egl_new_client(scenario, scene_s: float, scenes: int = 12, repeats: int = 5) -> dict:
@@ -161,6 +216,7 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
     per_round: list[dict[str, float]] = []
     startups: dict[str, list[float]] = {"1 worker": [], f"{workers} workers": []}
     stages: dict[str, float] = {}
+    stream_rounds: list[dict[str, float]] = []
     for round_index in range(rounds):
         r0, name = render_only(none, images, renderer)
         if round_index == 0:
@@ -175,6 +231,9 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
         if round_index == 0:
             row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name)[0]
         per_round.append(row)
+        streamed = streaming(none, images, name)
+        if streamed is not None:
+            stream_rounds.append(streamed)
         startups["1 worker"].append(startup_one)
         startups[f"{workers} workers"].append(startup_many)
     rows = {key: median(r[key] for r in per_round if key in r)
@@ -189,6 +248,15 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
                                         / r["R0 render only"] for r in per_round],
               "startup_s": {k: median(v) for k, v in startups.items()},
               "stage_seconds_1_worker": stages}
+    if stream_rounds:
+        stream_row, generate_row, disk_row = stream_rounds[0]
+        over_generate = [r[stream_row] / r[generate_row] for r in stream_rounds]
+        over_disk = [r[stream_row] / r[disk_row] for r in stream_rounds]
+        result["streaming"] = {
+            "images_per_s": {key: median(r[key] for r in stream_rounds)
+                             for key in stream_rounds[0]},
+            "stream_over_generate": median(over_generate), "stream_over_disk": median(over_disk),
+            "stream_over_generate_rounds": over_generate, "stream_over_disk_rounds": over_disk}
     if name == "egl":
         result["R0_mesa_default_threads"] = r0_mesa_default_threads(path, images)
         scene_s = none.spec.views_per_scene / rows["end to end, 1 worker, occlusion none"]
@@ -293,6 +361,18 @@ def main() -> int:
             print(f"  new EGL client (frees the plugin's GL textures, +{new['mib_per_scene']:.1f}"
                   f" MiB a scene): {new['seconds']:.2f} s every {new['scenes_per_client']:.0f} "
                   f"scenes, {100 * new['share_of_1_worker_time']:.1f}% of a worker's time")
+        if "streaming" in result:
+            streamed = result["streaming"]
+            print("  training input (simgen.torch, spawned workers, default target keys):")
+            for row, rate in streamed["images_per_s"].items():
+                print(f"    {row:47} {rate:9.2f}")
+            print(f"    stream / generate: {streamed['stream_over_generate']:.2f}x, stream / "
+                  f"read from disk: {streamed['stream_over_disk']:.3f}x (rounds: "
+                  + ", ".join(f"{a:.2f} {b:.3f}" for a, b in zip(
+                      streamed["stream_over_generate_rounds"],
+                      streamed["stream_over_disk_rounds"])) + ")")
+        else:
+            print("  (no stream rows: torch is not installed; pip install -e '.[torch]')")
         print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = result["stage_seconds_1_worker"]

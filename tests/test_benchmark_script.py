@@ -33,6 +33,15 @@ def test_benchmark_script_reports_every_row(tmp_path, renderer):
     assert len(result["workers_scaling_rounds"]) == 2
     assert "R0 render only" in proc.stdout and "time per stage" in proc.stdout
     assert result["renderer"] == renderer
+    # The training input (torch is in the test extra): three rates and two ratios, per round.
+    streamed = result["streaming"]
+    assert set(streamed["images_per_s"]) == {"stream, 2 DataLoader workers",
+                                             "generate, 2 workers",
+                                             "read from disk, 2 DataLoader workers"}
+    assert all(v > 0 for v in streamed["images_per_s"].values())
+    assert streamed["stream_over_generate"] > 0 and streamed["stream_over_disk"] > 0
+    assert len(streamed["stream_over_generate_rounds"]) == 2
+    assert "stream / generate" in proc.stdout
     if renderer == "egl":
         new = result["egl_new_client"]
         assert new["scenes_per_client"] >= 1 and new["seconds"] > 0 and new["mib_per_scene"] > 0
