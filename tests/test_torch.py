@@ -168,7 +168,9 @@ def test_dataloader_batches_with_the_collate(root):
     dataset = SimgenDataset(root, split=None)
     assert list(dataset.target_keys) == list(DEFAULT_TARGET_KEYS)
     for workers in (0, 2):
-        loader = DataLoader(dataset, batch_size=3, collate_fn=collate_fn, num_workers=workers)
+        # (spawned: see _stream_samples on forking this pytest process)
+        loader = DataLoader(dataset, batch_size=3, collate_fn=collate_fn, num_workers=workers,
+                            multiprocessing_context="spawn" if workers else None)
         batches = list(loader)
         assert [len(images) for images, _ in batches] == [3, 3, 1]
         ids = [t["image_id"] for _, targets in batches for t in targets]
@@ -233,7 +235,13 @@ def test_a_file_named_out_of_the_dataset_is_refused(make_dataset, tmp_path):
 
 def _stream_samples(stream, workers: int, batch_size: int = 3, limit: int | None = None,
                     **loader) -> dict[int, tuple]:
-    """image index -> (image, target), through a DataLoader with `workers` workers."""
+    """image index -> (image, target), through a DataLoader with `workers` workers. Spawned
+    unless a test says otherwise: this pytest process has run EGL and thread pools before, and
+    a fork of a process with running threads can deadlock in the child on a lock one of them
+    held (seen: workers stuck on a futex). A fresh training process forks safely (tested
+    below, in a process of its own)."""
+    if workers:
+        loader.setdefault("multiprocessing_context", "spawn")
     loader = DataLoader(stream, batch_size=batch_size, collate_fn=collate_fn,
                         num_workers=workers, **loader)
     samples = {}
