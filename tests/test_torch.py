@@ -351,6 +351,7 @@ def test_stream_refusals():
     assert stream.target_keys == ("boxes", "image_index", "provenance")
 
 
+@pytest.mark.slow
 def test_stream_jpeg_is_the_bytes_generate_writes(make_dataset):
     """JPEG is lossy: the stream decodes the very bytes generate writes, so it still matches."""
     root = make_dataset(TABLETOP, images=4, overrides=TINY, image_format="jpg")
@@ -363,6 +364,7 @@ def test_stream_jpeg_is_the_bytes_generate_writes(make_dataset):
         assert torch.equal(image, on_disk[k][0])
 
 
+@pytest.mark.slow
 def test_an_augmented_stream_equals_generate(make_dataset):
     overrides = TINY + ("views_per_scene=2",
                         "augment={pipeline: [{HorizontalFlip: {p: 0.5}}, "
