@@ -477,12 +477,12 @@ class SimgenStream(IterableDataset):
                     "survive a fork: give the DataLoader multiprocessing_context='spawn', or "
                     "make the stream before anything in the process renders with EGL")
             if in_loader_worker:
-                # One thread each for Mesa, OpenCV and BLAS, as generate's workers: read when
-                # the renderer starts, below.
-                import cv2
-
+                # One thread each for Mesa and BLAS, as generate's workers: read when the
+                # renderer starts, below. Not cv2.setNumThreads: in a worker forked from a
+                # process whose OpenCV thread pool has run (any augmentation, resize or blur in
+                # the training script), that call deadlocks (measured: the workers hang on a
+                # futex; tests/test_torch.py's fresh-process test runs that case).
                 os.environ.update(ONE_THREAD_ENV)
-                cv2.setNumThreads(1)
             job = Job(self.scenario, self.renderer, self.image_format,
                       self.scenes if self.scenes is not None else _ENDLESS_SCENES)
             self._worker = (pid, SceneWorker(job))

@@ -417,14 +417,18 @@ def test_a_forked_worker_of_an_egl_process_says_what_to_do():
 def test_a_fresh_training_process_streams_on_auto_with_forked_workers(tmp_path):
     """The common case: a training script makes a stream (renderer 'auto') and a DataLoader
     with the default (fork) workers. 'auto' is resolved in a separate process, so this one
-    has no EGL to hand down to its forked workers."""
+    has no EGL to hand down to its forked workers. The script has used OpenCV's thread pool
+    first, as augmentation does: a worker forked after that hung when it set OpenCV's
+    threads."""
     import subprocess
     import sys
 
     script = tmp_path / "train.py"
     script.write_text(
-        "import json, sys, simgen\n"
+        "import json, sys, cv2, numpy, simgen\n"
         "from torch.utils.data import DataLoader\n"
+        "image = numpy.zeros((2000, 2000, 3), numpy.uint8)\n"
+        "for _ in range(3): cv2.GaussianBlur(image, (31, 31), 0)\n"
         "from simgen.torch import SimgenStream, collate_fn, _egl_loaded\n"
         f"scenario = simgen.load_scenario({str(TABLETOP)!r}, {list(TINY)!r})\n"
         "stream = SimgenStream(scenario, images=8)\n"
@@ -433,7 +437,7 @@ def test_a_fresh_training_process_streams_on_auto_with_forked_workers(tmp_path):
         "    stream, batch_size=2, num_workers=2, collate_fn=collate_fn) for t in targets)\n"
         "print(json.dumps([stream.renderer, loaded, indices]))\n")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+                          timeout=180, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     renderer, loaded, indices = json.loads(proc.stdout.splitlines()[-1])
     assert renderer == RENDERERS_HERE[-1] and loaded is False and indices == list(range(8))
