@@ -47,6 +47,9 @@ from tests.conftest import REPO, write_real
 from tests.test_cli_errors import _one_error_line, _simgen
 from tests.trust.conftest import TRAIN, copy_dataset, rehash
 
+# 561 runs, about 30 s: CI runs them; the quick loop (-m "not slow") leaves them out.
+pytestmark = pytest.mark.slow
+
 DEPTH = 100_000               # json's recursion limit is ~1000: this is a RecursionError
 BIG = "9" * 5000              # Python refuses to parse integers of more than 4300 digits
 WATCHDOG_S = 30
