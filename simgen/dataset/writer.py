@@ -182,33 +182,49 @@ def committed_scenes(out: Path) -> set[int]:
     return {int(p.stem) for p in (out / SCENES_DIR).glob("*.json")} if (out / SCENES_DIR).is_dir() else set()
 
 
+def read_whole_record(path: Path) -> dict[str, Any] | None:
+    """A committed scene record that is whole: it parses, its own sha256 (`record_sha256`, left
+    out of what is returned) holds, and it has the shape commit_scene writes (a failure, or the
+    scene named by its file with its images, and its files' hashes). None for anything else."""
+    from simgen.dataset.reader import read_json
+
+    try:
+        index = int(path.stem)
+        record = read_json(path, "scene record", max_bytes=1 << 30)
+    except (SimgenError, ValueError):
+        return None
+    if not isinstance(record, dict):
+        return None
+    claimed = record.pop("record_sha256", None)
+    if (claimed == hashlib.sha256(dumps(record)).hexdigest()
+            and isinstance(record.get("files"), dict)
+            and (isinstance(record.get("failed"), dict)
+                 or (record.get("scene_index") == index
+                     and isinstance(record.get("images"), list)))):
+        return record
+    return None
+
+
 def verified_committed_scenes(out: Path) -> set[int]:
     """The committed scenes a resume may keep: a record that parses, has the shape commit_scene
     writes, and whose files are all there with the hashes recorded at commit. Any other record
     is removed, so its scene is made again (a truncated or edited record, a replaced image, a
     run from before records kept hashes). This guards against damage, not against someone
     who recomputes the hashes: nothing without a key can."""
-    from simgen.dataset.reader import inside, read_json
+    from simgen.dataset.reader import inside
 
     kept = set()
     folder = out / SCENES_DIR
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        record = read_whole_record(path)
         try:
-            index = int(path.stem)
-            record = read_json(path, "scene record", max_bytes=1 << 30)
-            files = record["files"] if isinstance(record, dict) else None
-            claimed = record.pop("record_sha256", None) if isinstance(record, dict) else None
-            whole = (claimed == hashlib.sha256(dumps(record)).hexdigest()
-                     and isinstance(files, dict)
-                     and (isinstance(record.get("failed"), dict)
-                          or (record.get("scene_index") == index
-                              and isinstance(record.get("images"), list)))
-                     and all(isinstance(sha, str) and inside(out, rel, "file").is_file()
-                             and sha256_file(out / rel) == sha for rel, sha in files.items()))
-        except (SimgenError, ValueError, KeyError, OSError):
+            whole = record is not None and all(
+                isinstance(sha, str) and inside(out, rel, "file").is_file()
+                and sha256_file(out / rel) == sha for rel, sha in record["files"].items())
+        except (SimgenError, OSError):
             whole = False
         if whole:
-            kept.add(index)
+            kept.add(int(path.stem))
         else:
             path.unlink()
     return kept

@@ -154,7 +154,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
         except OSError as err:
             # A full disk, a folder made read-only, a file system gone: committed scenes are
             # whole (each is renamed into place after its files), nothing half-written stays.
-            _stop_on_os_error(scenario, out, created, err)
+            _stop_on_os_error(out, created, err)
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
 
@@ -189,7 +189,7 @@ def _stop_on_failure(scenario: Scenario, out: Path, created: bool, failure: dict
                       "--skip-failed records a failing scene and goes on)")
 
 
-def _stop_on_os_error(scenario: Scenario, out: Path, created: bool, err: OSError) -> None:
+def _stop_on_os_error(out: Path, created: bool, err: OSError) -> None:
     where = f" ({err.filename})" if err.filename else ""
     message = f"{out}: cannot write the dataset: {err.strerror or err}{where}"
     if created and not ds.committed_scenes(out):

@@ -247,31 +247,20 @@ def _check_geometry(bad: Fail, ann: dict[str, Any], camera: tuple[np.ndarray, np
 
 
 def _records(out: Any) -> Any:
-    """(scene index, record) of every scene record of OUT/.simgen/scenes that is whole (its own
-    sha256 holds: a damaged record proves nothing, and is no dataset file)."""
-    import hashlib
+    """(scene index, record) of every whole scene record of OUT/.simgen/scenes
+    (simgen.dataset.writer.read_whole_record: a damaged record proves nothing, and is no dataset
+    file); recorded failures have no images and are left out."""
     from pathlib import Path
 
-    from simgen.dataset.reader import read_json
-    from simgen.dataset.writer import dumps
-    from simgen.errors import SimgenError
+    from simgen.dataset.writer import read_whole_record
 
     folder = Path(out) / layout.SCENES_DIR
     if not folder.is_dir() or folder.is_symlink():
         return
     for path in sorted(folder.glob("*.json")):
-        try:
-            index = int(path.stem)
-            record = read_json(path, "scene record", max_bytes=1 << 30)
-        except (SimgenError, ValueError):
-            continue
-        if not isinstance(record, dict) or "failed" in record:
-            continue
-        claimed = record.pop("record_sha256", None)
-        if (claimed == hashlib.sha256(dumps(record)).hexdigest()
-                and record.get("scene_index") == index and isinstance(record.get("images"), list)
-                and isinstance(record.get("files"), dict)):
-            yield index, record
+        record = read_whole_record(path)
+        if record is not None and "failed" not in record:
+            yield record["scene_index"], record
 
 
 def _check_records(fail: Fail, out: Any, manifest: dict[str, Any],

@@ -78,10 +78,7 @@ def verify(out: str | Path, reproduce: int = 0, seed: int = 0,
     report = VerifyReport(out, checker.problems, checker.checked, [], seed,
                           manifest_sha256=have_sha256)
     if reproduce:
-        if reproducer is _reproduce:
-            _reproduce(report, manifest, stored, reproduce, seed, scenario_dir, progress)
-        else:
-            reproducer(report, manifest, stored, reproduce, seed, scenario_dir)
+        reproducer(report, manifest, stored, reproduce, seed, scenario_dir, progress)
     return report
 
 

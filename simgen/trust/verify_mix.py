@@ -278,10 +278,12 @@ def _polygons_inside(polygons: list[list[float]], image: dict[str, Any]) -> bool
 
 def reproduce_mix(report: VerifyReport, manifest: dict[str, Any],
                   stored: dict[int, StoredImage], count: int, seed: int,
-                  scenario_dir: str | Path | None) -> None:
+                  scenario_dir: str | Path | None, progress: bool = False) -> None:
     """Re-make `count` synthetic images (chosen with `seed`) from the simgen dataset they were
-    mixed from and compare them with the mix (see the module docstring)."""
+    mixed from and compare them with the mix (see the module docstring); `progress` shows it
+    on stderr."""
     from simgen.dataset.reader import read_manifest
+    from simgen.progress import progress as progress_bar
     from simgen.trust.regen import regenerate_many
 
     def fail(message: str) -> None:
@@ -329,13 +331,16 @@ def reproduce_mix(report: VerifyReport, manifest: dict[str, Any],
             continue
         early[image_id] = RegenResult(image_id, item.file, False, [f"cannot re-make: {why}"],
                                       None)
+    bar = progress_bar(len(plan), "images", "verify --reproduce", progress)
     try:
         remade = regenerate_many(source, list(plan), manifest=source_manifest,
                                  stored={k: v for k, (_, v) in plan.items()},
-                                 scenario_dir=scenario_dir) if plan else []
+                                 scenario_dir=scenario_dir, on_scene=bar.update) if plan else []
     except SimgenError as err:
         fail(f"cannot re-make images from {source}: {err}")
         return
+    finally:
+        bar.close()
     results = dict(early)
     for (_, (image_id, translated)), result in zip(plan.items(), remade):
         results[image_id] = _against_mix(report.out, source, stored[image_id], translated,

@@ -299,7 +299,7 @@ def test_the_fraction_holds_in_the_split_the_synthetic_images_go_to(
     flags = {s: [im["synthetic"] for im in c["images"]] for s, c in files.items()}
     assert flags[split].count(False) == real_there and flags[split].count(True) == syn_there
     other = "val" if split == "train" else "train"
-    assert True not in flags[other]
+    assert not any(flags[other])   # no synthetic image in the other split
     share = syn_there / (real_there + syn_there)
     assert share == pytest.approx(fraction, abs=0.5 / (real_there + syn_there))
     if syn_there * (1 - fraction) == fraction * real_there:   # exactly reachable: exact
