@@ -114,6 +114,9 @@ class World:
         # inertia the asset declares rather than one recomputed from collision shapes.
         self._load_flags = self.p.URDF_USE_IMPLICIT_CYLINDER | self.p.URDF_USE_INERTIA_FROM_FILE
         self._names: dict[int, str] = {}
+        # Which entry of the scene each body is: (section, index into the sample's list); the
+        # Cycles renderer dresses bodies by it.
+        self.owners: dict[int, tuple[str, int]] = {}
         self._textures: dict[str, int] = {}
         # Set by the EGL renderer when it starts: the texture files it loaded first, so that its
         # GL renderer holds file i as texture i for the life of the world. The plugin maps a
@@ -196,15 +199,18 @@ class World:
         p.setGravity(0, 0, GRAVITY_MPS2, physicsClientId=cid)
         p.setTimeStep(settle.timestep_s, physicsClientId=cid)
         self._names = {}
+        self.owners = {}
         self._textures = {}
         self._slot_ids = []
-        for body in sample.static:
+        for index, body in enumerate(sample.static):
             for uid in self._load(body):
                 self._names[uid] = body.name
+                self.owners[uid] = ("static", index)
         robot_ids, robot_tries = [], []
         for index, robot in enumerate(sample.robots):
             uid, tries = self._place_robot(robot, index)
             self._names[uid] = f"robot:{robot.name}"
+            self.owners[uid] = ("robots", index)
             robot_ids.append(uid)
             robot_tries.append(tries)
         skipped: list[dict] = []
@@ -365,6 +371,7 @@ class World:
                 tries.append(0)
                 continue
             self._apply_physics(uid, body)
+            self.owners[uid] = (section, index)
             ids.append(uid)
             tries.append(placed)
         return ids, tries

@@ -1,0 +1,348 @@
+"""The Cycles renderer: Blender's path tracer behind the same interface as tiny and EGL.
+
+PyBullet still samples, places and settles; the settled state (every visual shape's mesh or
+primitive, scale, world pose, colour and texture, and each camera's K and pose) is sent to a
+Blender process that renders it. Blender runs in a child process, never in simgen's:
+
+- bpy 5.0.1 (the newest for Python 3.11) requires NumPy < 2, while simgen's clients (Datumaro
+  1.13) require NumPy 2, so Blender lives in its own folder made by `simgen cycles install`
+  (or any Python with bpy, named by SIMGEN_BLENDER_PYTHON), with its own NumPy;
+- Blender's global state (one scene per process) stays out of the worker, which keeps one
+  Blender for its whole life and rebuilds the scene in it for every simgen scene;
+- a Blender crash is one scene's error, not a dead worker.
+
+Labels are exact for the pixels Cycles draws: the instance map and depth come from Blender's
+object-index and depth passes, rendered with one sample at each pixel's centre (the smallest
+pixel filter), which is where TinyRenderer and OpenGL sample too; the colour image is rendered
+separately with the scenario's samples, pixel filter and denoiser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simgen import geometry
+
+BLENDER_VERSION = "5.0.1"
+# Where `simgen cycles install` puts Blender's Python packages; SIMGEN_CYCLES_HOME moves it.
+DEFAULT_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simgen"
+CHILD_SCRIPT = Path(__file__).with_name("blender_child.py")
+# How far the window of an object rendered alone reaches beyond its projected box (as tiny/EGL).
+ALONE_PAD_PX = 2
+
+# PyBullet's visual geometry types (getVisualShapeData) that Blender builds.
+GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE = 2, 3, 4, 5, 7
+DEFAULT_MATERIAL = {"roughness": 0.5, "metallic": 0.0, "specular": 0.5}
+
+
+class CyclesUnavailable(RuntimeError):
+    """No Blender to render with; the message says how to install one."""
+
+
+def cycles_home() -> Path:
+    return Path(os.environ.get("SIMGEN_CYCLES_HOME") or DEFAULT_HOME / f"bpy-{BLENDER_VERSION}")
+
+
+def blender_command() -> tuple[list[str], dict[str, str]]:
+    """The command (and environment) that runs the Blender child: SIMGEN_BLENDER_PYTHON, else
+    this Python with the folder `simgen cycles install` made first on its path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    # One thread per OpenMP/BLAS pool in the child: Cycles has its own thread count.
+    env.setdefault("OMP_NUM_THREADS", "1")
+    named = os.environ.get("SIMGEN_BLENDER_PYTHON")
+    if named:
+        return [named, "-s", str(CHILD_SCRIPT)], env
+    home = cycles_home()
+    if not (home / "bpy").is_dir():
+        raise CyclesUnavailable(
+            f"the cycles renderer needs Blender {BLENDER_VERSION} (bpy): run `simgen cycles "
+            f"install` (it goes to {home}, outside this environment, because bpy needs NumPy < 2)"
+            ", or name a Python that has bpy in SIMGEN_BLENDER_PYTHON")
+    env["PYTHONPATH"] = str(home)
+    # -s: no user site; -I would also drop PYTHONPATH. The folder comes first on sys.path, so
+    # its NumPy 1.26 is the one Blender imports.
+    return [sys.executable, "-s", str(CHILD_SCRIPT)], env
+
+
+def install(home: Path | None = None, quiet: bool = False) -> Path:
+    """Install bpy (and its NumPy < 2) into `home` with pip, outside this environment."""
+    home = home or cycles_home()
+    if (home / "bpy").is_dir():
+        return home
+    partial = home.with_name(home.name + ".partial")
+    if partial.exists():
+        import shutil
+
+        shutil.rmtree(partial)
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "install", "--target", str(partial), "--no-compile",
+               "--only-binary=:all:", "--disable-pip-version-check", f"bpy=={BLENDER_VERSION}"]
+    if quiet:
+        command.append("-q")
+    subprocess.run(command, check=True)
+    partial.rename(home)  # whole or not at all: an interrupted install leaves only .partial
+    return home
+
+
+class BlenderProcess:
+    """One Blender child and the pipe to it."""
+
+    def __init__(self) -> None:
+        command, env = blender_command()
+        self._log = tempfile.TemporaryFile(prefix="simgen-blender-")
+        try:
+            self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=self._log, env=env)
+        except OSError as err:
+            raise CyclesUnavailable(f"could not start Blender's Python {command[0]}: "
+                                    f"{err.strerror}") from None
+        try:
+            self.version = self.request({"op": "hello"})[0]["blender"]
+        except RuntimeError as err:
+            self.close()
+            raise CyclesUnavailable(str(err)) from None
+
+    def request(self, message: dict) -> tuple[dict, list[np.ndarray]]:
+        data = json.dumps(message).encode()
+        try:
+            self._proc.stdin.write(struct.pack("<I", len(data)) + data)
+            self._proc.stdin.flush()
+            head = self._read(4)
+            reply = json.loads(self._read(struct.unpack("<I", head)[0]))
+            arrays = []
+            for dtype, shape in reply.pop("arrays"):
+                dtype = np.dtype(dtype)
+                count = int(np.prod(shape))
+                arrays.append(np.frombuffer(self._read(count * dtype.itemsize), dtype)
+                              .reshape(shape).copy())
+        except (OSError, ValueError, EOFError) as err:
+            raise RuntimeError(f"Blender stopped ({err}); its last words: {self.log_tail()}") from None
+        if "error" in reply:
+            raise RuntimeError(f"Blender: {reply['error']}")
+        return reply, arrays
+
+    def _read(self, n: int) -> bytes:
+        out = self._proc.stdout.read(n)
+        if out is None or len(out) != n:
+            raise EOFError("the pipe closed")
+        return out
+
+    def log_tail(self, chars: int = 400) -> str:
+        self._log.seek(0, os.SEEK_END)
+        size = self._log.tell()
+        self._log.seek(max(0, size - chars))
+        return self._log.read().decode(errors="replace").strip().replace("\n", " | ")
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            try:
+                self.request({"op": "quit"})
+            except RuntimeError:
+                pass
+            try:
+                self._proc.stdin.close()
+                self._proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+        self._log.close()
+
+
+@lru_cache(maxsize=256)
+def _mtl_texture(mesh_path: str) -> str | None:
+    """The diffuse texture an OBJ's material library names (PyBullet draws it), if any."""
+    obj = Path(mesh_path)
+    if obj.suffix.lower() != ".obj":
+        return None
+    try:
+        with obj.open("rb") as f:
+            head = f.read(1 << 20).decode("utf-8", "replace")
+    except OSError:
+        return None
+    for line in head.splitlines():
+        if line.startswith("mtllib "):
+            mtl = obj.parent / line.split(None, 1)[1].strip()
+            try:
+                text = mtl.read_text("utf-8", "replace")
+            except OSError:
+                return None
+            for entry in text.splitlines():
+                entry = entry.strip()
+                if entry.startswith("map_Kd "):
+                    texture = (mtl.parent / entry.split()[-1]).resolve()
+                    return str(texture) if texture.is_file() else None
+            return None
+    return None
+
+
+def _pose_matrix(position, quaternion_xyzw) -> np.ndarray:
+    from scipy.spatial.transform import Rotation
+
+    out = np.eye(4)
+    out[:3, :3] = Rotation.from_quat(quaternion_xyzw).as_matrix()
+    out[:3, 3] = position
+    return out
+
+
+def _link_frame(p: Any, cid: int, uid: int, link: int) -> np.ndarray:
+    """World pose of a link's own (URDF) frame, which visual frames are given in. PyBullet
+    reports a base by its centre of mass, so the base's inertial offset is taken off."""
+    if link >= 0:
+        state = p.getLinkState(uid, link, computeForwardKinematics=True, physicsClientId=cid)
+        return _pose_matrix(state[4], state[5])
+    com = _pose_matrix(*p.getBasePositionAndOrientation(uid, physicsClientId=cid))
+    inertial = p.getDynamicsInfo(uid, -1, physicsClientId=cid)
+    return com @ np.linalg.inv(_pose_matrix(inertial[3], inertial[4]))
+
+
+def scene_visuals(world: Any, settled: Any) -> list[dict[str, Any]]:
+    """Every visual shape of the settled world, as the Blender child builds it."""
+    p, cid = world.p, world.client
+    instances = {uid: i for i, uid in enumerate(settled.labeled_body_ids, start=1) if uid >= 0}
+    sample = settled.sample
+    visuals = []
+    for n in range(p.getNumBodies(physicsClientId=cid)):
+        uid = p.getBodyUniqueId(n, physicsClientId=cid)
+        section, index = world.owners.get(uid, (None, None))
+        body = getattr(sample, section)[index] if section else None
+        texture = body.appearance.texture_path if body is not None else None
+        links: dict[int, np.ndarray] = {}
+        for shape in p.getVisualShapeData(uid, physicsClientId=cid):
+            _, link, kind, dims, mesh, local_pos, local_orn, rgba = shape[:8]
+            if kind not in (GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE):
+                continue
+            if link not in links:
+                links[link] = _link_frame(p, cid, uid, link)
+            world_T = links[link] @ _pose_matrix(local_pos, local_orn)
+            mesh = mesh.decode() if isinstance(mesh, bytes) else mesh
+            if kind == GEOM_MESH:
+                world_T = world_T @ np.diag([*dims, 1.0])
+            visuals.append({
+                "body": uid, "pass_index": instances.get(uid, 0), "kind": kind,
+                "mesh": mesh if kind == GEOM_MESH else None, "dims": list(dims),
+                "matrix": world_T.tolist(), "color": list(rgba),
+                "texture": texture or (_mtl_texture(mesh) if kind == GEOM_MESH else None),
+                "owner": [section, index],
+            })
+    return visuals
+
+
+class CyclesRenderer:
+    """Renders views of the scene in `world` with Cycles in a Blender child process."""
+
+    name = "cycles"
+
+    def __init__(self, world: Any, settings: dict[str, Any], threads: int = 1) -> None:
+        self.world = world
+        self.note = ""
+        self.settings = dict(settings)
+        self.threads = threads
+        self._blender = BlenderProcess()
+        self.version = self._blender.version
+        self._scene_key: Any = None
+
+    def close(self) -> None:
+        self._blender.close()
+
+    def _send_scene(self, settled: Any, look: dict[str, Any]) -> None:
+        key = (id(settled), id(look))
+        if key == self._scene_key:
+            return
+        visuals = scene_visuals(self.world, settled)
+        materials = look.get("materials", {})
+        for visual in visuals:
+            owner = tuple(visual.pop("owner"))
+            visual["material"] = materials.get(owner, DEFAULT_MATERIAL)
+        render = dict(self.settings, threads=self.threads)
+        self._blender.request({"op": "scene", "scene": {
+            "visuals": visuals, "world": look["world"], "lights": look["lights"],
+            "render": dict(render, exposure=look.get("exposure", 0.0))}})
+        self._scene_key = key
+
+    @staticmethod
+    def _camera(camera: Any, seed: int = 0) -> dict[str, Any]:
+        K = camera.K_array
+        return {"width": camera.width, "height": camera.height, "fx": K[0, 0], "fy": K[1, 1],
+                "cx": K[0, 2], "cy": K[1, 2], "near_m": camera.near_m, "far_m": camera.far_m,
+                "pose": camera.pose_array.tolist(), "seed": seed}
+
+    def render(self, scene: Any, camera: Any, light: Any, look: dict[str, Any] | None = None,
+               seed: int = 0) -> Any:
+        from simgen.render.renderer import Frame
+
+        look = look if look is not None else default_look(light)
+        self._send_scene(scene, look)
+        request = self._camera(camera, seed)
+        _, (index, depth) = self._blender.request({"op": "labels", "camera": request})
+        _, (rgb,) = self._blender.request({"op": "rgb", "camera": request})
+        depth = np.where((index == 0) & (depth >= camera.far_m), camera.far_m, depth)
+        depth = np.minimum(depth, camera.far_m).astype(np.float32)
+        return Frame(rgb, depth, index.astype(np.int32), camera)
+
+    def render_alone(self, uid: int, camera: Any, margin_x: int, margin_y: int) -> np.ndarray:
+        """Mask of body `uid` seen alone, on a canvas enlarged by the margins on every side
+        (as simgen.render.Renderer.render_alone), from a label render of that body only."""
+        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
+        canvas = np.zeros((h, w), dtype=bool)
+        window = self._window(uid, camera, margin_x, margin_y, w, h)
+        if window is not None and (window[2] <= window[0] or window[3] <= window[1]):
+            return canvas
+        request = {"op": "labels", "camera": self._camera(camera), "only": [uid],
+                   "canvas": [w, h], "offset": [margin_x, margin_y], "window": window}
+        _, (index, _) = self._blender.request(request)
+        x0, y0 = (window[0], window[1]) if window else (0, 0)
+        canvas[y0:y0 + index.shape[0], x0:x0 + index.shape[1]] = index > 0
+        return canvas
+
+    def _window(self, uid: int, camera: Any, margin_x: int, margin_y: int, w: int,
+                h: int) -> list[int] | None:
+        lo, hi = self.world.body_aabb(uid)
+        pad = 0.05 * (hi - lo) + 0.01
+        lo, hi = lo - pad, hi + pad
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                            for z in (lo[2], hi[2])])
+        R, t = camera.pose_array[:3, :3], camera.pose_array[:3, 3]
+        if np.any(((corners - t) @ R)[:, 2] <= camera.near_m):
+            return None
+        uv = geometry.project_points(camera.K_array, camera.pose_array, corners)
+        uv += (margin_x, margin_y)
+        x0 = max(0, int(np.floor(uv[:, 0].min())) - ALONE_PAD_PX)
+        y0 = max(0, int(np.floor(uv[:, 1].min())) - ALONE_PAD_PX)
+        x1 = min(w, int(np.ceil(uv[:, 0].max())) + 1 + ALONE_PAD_PX)
+        y1 = min(h, int(np.ceil(uv[:, 1].max())) + 1 + ALONE_PAD_PX)
+        return [x0, y0, x1, y1]
+
+
+# Cycles units for the scenario's light: a white Lambertian surface lit by a sun of strength
+# pi * diffuse and a uniform world of radiance `ambient` comes out ambient + diffuse * cos, as in
+# PyBullet's shading.
+def default_look(light: Any) -> dict[str, Any]:
+    """Lights and world from the scenario's `light` alone (no `cycles` section)."""
+    sun = _sun_matrix(light.direction)
+    return {"world": {"color": [light.ambient * c for c in light.color], "strength": 1.0},
+            "lights": [{"type": "SUN", "color": list(light.color), "matrix": sun,
+                        "strength": float(np.pi * light.diffuse), "angle_deg": 1.0,
+                        "shadows": bool(light.shadows)}],
+            "exposure": 0.0, "materials": {}}
+
+
+def _sun_matrix(direction) -> list[list[float]]:
+    """A sun shines down its local -z: point local +z at `direction` (towards the light)."""
+    z = np.asarray(direction, float)
+    z /= np.linalg.norm(z)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(helper, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    out = np.eye(4)
+    out[:3, 0], out[:3, 1], out[:3, 2] = x, y, z
+    return out.tolist()
