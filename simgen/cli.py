@@ -76,8 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     def run_args(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--seed", type=_non_negative, default=0,
                          help="random seed (default 0; 0 is a seed like any other)")
-        sub.add_argument("--renderer", choices=("auto", "tiny", "egl"), default="auto",
-                         help="auto: EGL if it starts here, else TinyRenderer (default)")
+        sub.add_argument("--renderer", choices=("auto", "tiny", "egl", "cycles"), default="auto",
+                         help="auto: EGL if it starts here, else TinyRenderer (default); "
+                              "cycles: Blender's path tracer (`simgen cycles install` first)")
 
     gen = commands.add_parser("generate", help="generate a COCO dataset from a scenario")
     scenario_args(gen)
@@ -110,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no progress (a bar in a terminal, a line every 10 s in a log)")
 
     commands.add_parser("info", help="versions, renderers that start here, cores")
+
+    cycles = commands.add_parser(
+        "cycles", help="the cycles renderer's Blender: install it, or say where it is")
+    cycles_do = cycles.add_subparsers(dest="cycles_command", required=True, metavar="ACTION")
+    cycles_do.add_parser("install", help="install Blender (bpy, ~1 GB) with pip into simgen's "
+                                         "own folder, outside this environment (bpy needs NumPy "
+                                         "< 2); SIMGEN_CYCLES_HOME moves it")
+    cycles_do.add_parser("where", help="where the cycles renderer finds Blender")
 
     check = commands.add_parser("check", help="validate a scenario and summarize it; renders nothing")
     scenario_args(check)
@@ -263,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args)
         if args.command == "info":
             return _info()
+        if args.command == "cycles":
+            return _cycles(args)
         if args.command == "preview":
             return _preview(args)
         if args.command == "export":
@@ -323,6 +334,31 @@ def _info() -> int:
     print(f"  cores                    {info['cores']}")
     print(f"  shipped scenarios        {', '.join(bundled_scenarios())}")
     print(f"  default --workers        {info['default_workers']}")
+    return 0
+
+
+def _cycles(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from simgen.render import cycles
+
+    if args.cycles_command == "where":
+        try:
+            command, env = cycles.blender_command()
+        except cycles.CyclesUnavailable as err:
+            raise SimgenError(str(err)) from None
+        where = env.get("PYTHONPATH")
+        print(f"simgen: Blender runs as {command[0]}" + (f" with {where}" if where else ""))
+        return 0
+    if os.environ.get("SIMGEN_BLENDER_PYTHON"):
+        print("simgen: SIMGEN_BLENDER_PYTHON is set: the cycles renderer uses "
+              f"{os.environ['SIMGEN_BLENDER_PYTHON']}, not what this installs", file=sys.stderr)
+    try:
+        home = cycles.install()
+    except subprocess.CalledProcessError as err:
+        raise SimgenError(f"pip could not install bpy=={cycles.BLENDER_VERSION} (exit "
+                          f"{err.returncode}); nothing was installed") from None
+    print(f"simgen: Blender {cycles.BLENDER_VERSION} (bpy) is in {home}")
     return 0
 
 

@@ -81,7 +81,12 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
     variant_seqs = [view_ss.spawn(per_view) for view_ss in streams.views.spawn(spec.views_per_scene)]
     with stage("settle"):
         settled = world.settle(sample, spec.settle)
-    context = _SceneContext(scenario, seed, scene_index, split, sample, settled, renderer)
+    look = None
+    if renderer.name == "cycles":  # what only Cycles draws, from its own stream
+        from simgen.scenario.look import draw_look
+
+        look = draw_look(spec.cycles, sample, spec.categories, streams.look)
+    context = _SceneContext(scenario, seed, scene_index, split, sample, settled, renderer, look)
     files, images = [], []
     rendered: dict[int, _Render] = {}
     for item in items:
@@ -106,6 +111,7 @@ class _SceneContext:
     sample: Any
     settled: Any
     renderer: Any
+    look: Any = None   # simgen.scenario.look.draw_look's, under Cycles
 
     @property
     def categories(self) -> dict[int, int]:
@@ -114,9 +120,12 @@ class _SceneContext:
     @cached_property
     def scene_provenance(self) -> dict[str, Any]:
         """Once per scene: every image of the scene shares it. The light is recorded as the
-        renderer applies it (EGL takes its direction only)."""
+        renderer applies it (EGL takes its direction only); under Cycles, every value Blender
+        applied (world, lights, materials, samples, denoiser, noise seeds)."""
         out = self.sample.provenance()
         out["light"] = applied_light(self.renderer.name, self.sample.light)
+        if self.look is not None:
+            out["cycles"] = self.renderer.applied(self.look)
         return out
 
 
@@ -134,7 +143,7 @@ def _render_view(ctx: _SceneContext, view: int) -> _Render:
     spec = ctx.scenario.spec
     camera = ctx.sample.views[view]
     with stage("render"):
-        frame = ctx.renderer.render(ctx.settled, camera, ctx.sample.light)
+        frame = ctx.renderer.render(ctx.settled, camera, ctx.sample.light, ctx.look)
     keypoints = np.zeros((len(ctx.sample.labeled), 9, 3))
     for index, facts in enumerate(ctx.settled.labeled):
         if facts is not None:

@@ -17,13 +17,14 @@ class SceneStreams:
     sampling: np.random.SeedSequence  # what the scene contains and where the cameras are
     split: np.random.SeedSequence     # which split the scene lands in
     views: np.random.SeedSequence     # per-view streams (augmentation)
+    look: np.random.SeedSequence      # what only Cycles draws: its lights, materials, noise seeds
 
 
 def scene_streams(seed: int, scene_index: int) -> SceneStreams:
     if seed < 0 or scene_index < 0:
         raise ValueError(f"seed and scene_index must be >= 0 (got {seed}, {scene_index})")
-    sampling, split, views = np.random.SeedSequence([seed, scene_index]).spawn(3)
-    return SceneStreams(sampling, split, views)
+    sampling, split, views, look = np.random.SeedSequence([seed, scene_index]).spawn(4)
+    return SceneStreams(sampling, split, views, look)
 
 
 def generator(seq: np.random.SeedSequence) -> np.random.Generator:

@@ -66,6 +66,33 @@ def egl_refusal(scenario: Any) -> Exception | None:
     return None
 
 
+# Keys of `light` that are PyBullet's shading coefficients, which Cycles has no use for: its
+# surfaces reflect by their materials (`cycles.materials`).
+CYCLES_UNAPPLIED_LIGHT_KEYS = {"distance_m": "a sun has no distance",
+                               "specular": "surfaces shine by cycles.materials' specular"}
+
+
+def cycles_refusal(scenario: Any) -> Exception | None:
+    """The first setting of `scenario` that the cycles renderer cannot apply, as a ScenarioError
+    (None when Cycles renders the scenario as it is recorded)."""
+    spec = scenario.spec
+    light = spec.light.model_dump(mode="json")
+    default = type(spec.light)().model_dump(mode="json")
+    for key, why in CYCLES_UNAPPLIED_LIGHT_KEYS.items():
+        if light[key] != default[key]:
+            return scenario.error(("light", key), f"the cycles renderer cannot apply this ({why});"
+                                  " leave it out, or use --renderer tiny")
+    cycles = spec.cycles
+    if cycles is not None and cycles.sky is not None and light["ambient"] != default["ambient"]:
+        return scenario.error(("light", "ambient"), "cycles.sky lights the scene in place of "
+                              "light.ambient; leave one of them out")
+    if (cycles is not None and cycles.sun.strength is not None
+            and light["diffuse"] != default["diffuse"]):
+        return scenario.error(("light", "diffuse"), "cycles.sun.strength sets the sun in place "
+                              "of light.diffuse; leave one of them out")
+    return None
+
+
 def egl_texture_files(scenario: Any) -> tuple[str, ...]:
     """The texture files static bodies may draw, in a fixed order (first use in the file)."""
     files: list[str] = []
@@ -81,4 +108,6 @@ def applied_light(renderer: str, light: Any) -> dict[str, Any]:
     """The light as `renderer` applies it: what provenance records."""
     if renderer == "egl":
         return {"direction": light.direction, "shadows": True}
+    if renderer == "cycles":  # ambient and diffuse as applied are in the look (world, sun)
+        return {"direction": light.direction, "color": light.color, "shadows": light.shadows}
     return asdict(light)

@@ -237,15 +237,21 @@ def scene_visuals(world: Any, settled: Any) -> list[dict[str, Any]]:
 
 
 class CyclesRenderer:
-    """Renders views of the scene in `world` with Cycles in a Blender child process."""
+    """Renders views of the scene in `world` with Cycles in a Blender child process. `spec` is
+    the scenario's `cycles` section (None: its defaults); `threads` Cycles' thread count (the
+    pixels do not depend on it: tests/render/test_cycles.py)."""
 
     name = "cycles"
 
-    def __init__(self, world: Any, settings: dict[str, Any], threads: int = 1) -> None:
+    def __init__(self, world: Any, spec: Any = None, threads: int = 1) -> None:
+        from simgen.scenario.schema import CyclesSpec
+
+        spec = spec if spec is not None else CyclesSpec()
         self.world = world
         self.note = ""
-        self.settings = dict(settings)
-        self.threads = threads
+        self.threads = max(1, int(threads))
+        self.settings = {"samples": spec.samples, "denoise": spec.denoise,
+                         "max_bounces": spec.max_bounces, "view_transform": spec.view_transform}
         self._blender = BlenderProcess()
         self.version = self._blender.version
         self._scene_key: Any = None
@@ -253,19 +259,26 @@ class CyclesRenderer:
     def close(self) -> None:
         self._blender.close()
 
+    def applied(self, look: dict[str, Any]) -> dict[str, Any]:
+        """What provenance records of a scene rendered with `look`: every value Blender applied."""
+        return {"blender": self.version, "samples": self.settings["samples"],
+                "denoiser": "OpenImageDenoise" if self.settings["denoise"] else None,
+                "max_bounces": self.settings["max_bounces"],
+                "view_transform": self.settings["view_transform"], **look}
+
     def _send_scene(self, settled: Any, look: dict[str, Any]) -> None:
         key = (id(settled), id(look))
         if key == self._scene_key:
             return
         visuals = scene_visuals(self.world, settled)
-        materials = look.get("materials", {})
         for visual in visuals:
-            owner = tuple(visual.pop("owner"))
-            visual["material"] = materials.get(owner, DEFAULT_MATERIAL)
-        render = dict(self.settings, threads=self.threads)
+            section, index = visual.pop("owner")
+            drawn = look["materials"][section][index] if section else None
+            visual["material"] = drawn or DEFAULT_MATERIAL
+        lights = [_blender_light(light) for light in look["lights"]]
+        render = dict(self.settings, threads=self.threads, exposure=look["exposure"])
         self._blender.request({"op": "scene", "scene": {
-            "visuals": visuals, "world": look["world"], "lights": look["lights"],
-            "render": dict(render, exposure=look.get("exposure", 0.0))}})
+            "visuals": visuals, "world": look["world"], "lights": lights, "render": render}})
         self._scene_key = key
 
     @staticmethod
@@ -275,22 +288,28 @@ class CyclesRenderer:
                 "cx": K[0, 2], "cy": K[1, 2], "near_m": camera.near_m, "far_m": camera.far_m,
                 "pose": camera.pose_array.tolist(), "seed": seed}
 
-    def render(self, scene: Any, camera: Any, light: Any, look: dict[str, Any] | None = None,
-               seed: int = 0) -> Any:
+    def render(self, scene: Any, camera: Any, light: Any, look: dict[str, Any] | None = None) -> Any:
+        """The Frame of `camera`; `look` is the scene's simgen.scenario.look.draw_look (None:
+        the defaults, drawn from a fixed stream)."""
         from simgen.render.renderer import Frame
 
-        look = look if look is not None else default_look(light)
+        if look is None:
+            from simgen.scenario.look import draw_look
+
+            look = draw_look(None, scene.sample, [], np.random.SeedSequence(0))
         self._send_scene(scene, look)
-        request = self._camera(camera, seed)
+        view = scene.sample.views.index(camera)
+        request = self._camera(camera, look["seeds"][view])
         _, (index, depth) = self._blender.request({"op": "labels", "camera": request})
         _, (rgb,) = self._blender.request({"op": "rgb", "camera": request})
-        depth = np.where((index == 0) & (depth >= camera.far_m), camera.far_m, depth)
+        # Nothing hit: Cycles reports a huge distance; simgen's frames say far_m, as OpenGL does.
         depth = np.minimum(depth, camera.far_m).astype(np.float32)
         return Frame(rgb, depth, index.astype(np.int32), camera)
 
     def render_alone(self, uid: int, camera: Any, margin_x: int, margin_y: int) -> np.ndarray:
         """Mask of body `uid` seen alone, on a canvas enlarged by the margins on every side
-        (as simgen.render.Renderer.render_alone), from a label render of that body only."""
+        (as simgen.render.Renderer.render_alone), from a label render of that body only and
+        of the window its box projects to."""
         w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
         canvas = np.zeros((h, w), dtype=bool)
         window = self._window(uid, camera, margin_x, margin_y, w, h)
@@ -322,27 +341,25 @@ class CyclesRenderer:
         return [x0, y0, x1, y1]
 
 
-# Cycles units for the scenario's light: a white Lambertian surface lit by a sun of strength
-# pi * diffuse and a uniform world of radiance `ambient` comes out ambient + diffuse * cos, as in
-# PyBullet's shading.
-def default_look(light: Any) -> dict[str, Any]:
-    """Lights and world from the scenario's `light` alone (no `cycles` section)."""
-    sun = _sun_matrix(light.direction)
-    return {"world": {"color": [light.ambient * c for c in light.color], "strength": 1.0},
-            "lights": [{"type": "SUN", "color": list(light.color), "matrix": sun,
-                        "strength": float(np.pi * light.diffuse), "angle_deg": 1.0,
-                        "shadows": bool(light.shadows)}],
-            "exposure": 0.0, "materials": {}}
+def _blender_light(light: dict[str, Any]) -> dict[str, Any]:
+    """A light of the look as the Blender child takes it: with its world matrix."""
+    out = {k: v for k, v in light.items() if k not in ("direction", "position", "look_at")}
+    if light["type"] == "SUN":
+        out["matrix"] = _facing(np.zeros(3), -np.asarray(light["direction"], float))
+    else:
+        position = np.asarray(light["position"], float)
+        out["matrix"] = _facing(position, np.asarray(light["look_at"], float) - position)
+    return out
 
 
-def _sun_matrix(direction) -> list[list[float]]:
-    """A sun shines down its local -z: point local +z at `direction` (towards the light)."""
-    z = np.asarray(direction, float)
-    z /= np.linalg.norm(z)
+def _facing(position: np.ndarray, forward: np.ndarray) -> list[list[float]]:
+    """A pose at `position` whose local -z (where Blender's lights shine) points along
+    `forward`."""
+    z = -forward / (np.linalg.norm(forward) or 1.0)
     helper = np.array([0.0, 0.0, 1.0]) if abs(z[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
     x = np.cross(helper, z)
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     out = np.eye(4)
-    out[:3, 0], out[:3, 1], out[:3, 2] = x, y, z
+    out[:3, 0], out[:3, 1], out[:3, 2], out[:3, 3] = x, y, z, position
     return out.tolist()

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 
 from simgen import geometry
-from simgen.render.capabilities import egl_refusal, egl_texture_files
+from simgen.render.capabilities import cycles_refusal, egl_refusal, egl_texture_files
 from simgen.scenario.sample import CameraSample, LightSample
 from simgen.sim.quiet import c_output_silenced
 from simgen.sim.world import SettledScene, World
 
-RENDERERS = ("auto", "tiny", "egl")
+# "auto" picks EGL or tiny; Cycles only when named (it is slower by two orders of magnitude).
+RENDERERS = ("auto", "tiny", "egl", "cycles")
 
 # TinyRenderer samples each pixel half a pixel away from OpenGL's pixel centre (measured against
 # the EGL renderer: shifting the principal point by (-0.5, +0.5) brings the two instance maps
@@ -153,7 +154,12 @@ class Renderer:
                 np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
                 np.asarray(seg, dtype=np.int32).reshape(h, w))
 
-    def render(self, scene: SettledScene, camera: CameraSample, light: LightSample) -> Frame:
+    def close(self) -> None:
+        """Nothing to free: the world owns the renderer's GL state."""
+
+    def render(self, scene: SettledScene, camera: CameraSample, light: LightSample,
+               look: Any = None) -> Frame:
+        """The Frame of `camera`. `look` (what only Cycles draws) changes nothing here."""
         w, h = camera.width, camera.height
         rgba, zbuffer, seg = self._camera_image(
             camera, self._render_K(camera), w, h,
@@ -231,14 +237,27 @@ def _start_egl(world: World, textures: tuple[str, ...] = ()) -> None:
     world.texture_slots = textures
 
 
-def start_renderer(world: World, name: str = "auto", scenario: Any = None) -> Renderer:
-    """Start renderer `name` on `world`: 'tiny', 'egl', or 'auto' (EGL if it starts and can
-    apply every setting of `scenario`, else tiny; `Renderer.note` says why).
+def start_renderer(world: World, name: str = "auto", scenario: Any = None,
+                   threads: int = 1) -> Any:
+    """Start renderer `name` on `world`: 'tiny', 'egl', 'cycles', or 'auto' (EGL if it starts
+    and can apply every setting of `scenario`, else tiny; `Renderer.note` says why).
 
-    With `scenario` given, 'egl' raises the ScenarioError of the first setting it cannot apply
-    (see simgen.render.capabilities), and EGL starts with the scenario's textures loaded."""
+    With `scenario` given, 'egl' and 'cycles' raise the ScenarioError of the first setting they
+    cannot apply (see simgen.render.capabilities), and EGL starts with the scenario's textures
+    loaded. `threads`: Cycles' render threads (tiny and EGL render on one)."""
     if name not in RENDERERS:
         raise ValueError(f"renderer must be one of {', '.join(RENDERERS)} (got {name!r})")
+    if name == "cycles":
+        from simgen.render.cycles import CyclesRenderer, CyclesUnavailable
+
+        refusal = cycles_refusal(scenario) if scenario is not None else None
+        if refusal is not None:
+            raise refusal
+        try:
+            return CyclesRenderer(world, scenario.spec.cycles if scenario is not None else None,
+                                  threads)
+        except CyclesUnavailable as err:
+            raise RendererUnavailable(str(err)) from None
     if name == "tiny":
         return Renderer(world, "tiny")
     refusal = egl_refusal(scenario) if scenario is not None else None

@@ -20,7 +20,7 @@ from simgen.provenance import code_sha256, package_versions
 from simgen.scenario import Scenario, load
 from simgen.scenario.schema import SplitSpec
 from simgen.run.backends import BACKENDS, run_scenes
-from simgen.run.job import Job, SceneWorker
+from simgen.run.job import Job, SceneWorker, render_threads
 from simgen.scene import SceneFailure
 
 
@@ -101,9 +101,10 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     with contextlib.ExitStack() as stack:
         world = stack.enter_context(World())
         try:
-            render = start_renderer(world, renderer, scenario)
+            render = start_renderer(world, renderer, scenario, render_threads(1))
         except (RendererUnavailable, ValueError) as err:
             raise SimgenError(f"renderer {renderer!r}: {err}") from None
+        stack.callback(render.close)
         if on_renderer:
             on_renderer(f"{render.name} ({render.note})" if render.note else render.name)
         run_state["renderer"] = render.name
@@ -128,7 +129,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             bar = _progress(sum(len(v) for _, v in plan), progress)
             bar.update(sum(len(v) for s, v in plan if s in done))
             job = Job(scenario, render.name, image_format,
-                      math.ceil(images / spec.images_per_scene))
+                      math.ceil(images / spec.images_per_scene),
+                      render_threads(min(workers, max(1, len(todo)))))
             results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
                                  SceneWorker(job, world, render), backend, workers, address)
             try:

@@ -22,9 +22,10 @@ class Job:
     """The scenario and how its images are made: the same for every scene of a run."""
 
     scenario: Any          # simgen.scenario.Scenario
-    renderer: str          # resolved: 'tiny' or 'egl', so every worker renders the same way
+    renderer: str          # resolved: 'tiny', 'egl' or 'cycles': every worker renders alike
     image_format: str
     scenes: int            # scenes of the whole run (-n in scenes): the splits depend on it
+    render_threads: int = 1   # Cycles' threads per worker (its pixels do not depend on it)
 
 
 # One scene to make: (seed, scene index, (view, variant) pairs).
@@ -43,7 +44,8 @@ class SceneWorker:
         self._owns_world = world is None
         self.world = World() if world is None else world
         try:
-            self.renderer = (start_renderer(self.world, job.renderer, job.scenario)
+            self.renderer = (start_renderer(self.world, job.renderer, job.scenario,
+                                            job.render_threads)
                              if renderer is None else renderer)
         except BaseException:
             self.close()
@@ -58,7 +60,15 @@ class SceneWorker:
 
     def close(self) -> None:
         if self._owns_world:
+            renderer = getattr(self, "renderer", None)
+            if renderer is not None:
+                renderer.close()   # Cycles: its Blender process
             self.world.close()
+
+
+def render_threads(workers: int) -> int:
+    """Cycles' threads in each of `workers` workers: the cores here, shared out."""
+    return max(1, default_workers() // max(1, workers))
 
 
 def default_workers() -> int:

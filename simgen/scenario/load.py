@@ -58,7 +58,10 @@ class Scenario:
 
     def resolved(self) -> dict[str, Any]:
         """The scenario as plain JSON data, every default filled in."""
-        return self.spec.model_dump(mode="json")
+        out = self.spec.model_dump(mode="json")
+        if out.get("cycles") is None:  # absent, as before there was a cycles section
+            out.pop("cycles", None)
+        return out
 
     @cached_property
     def sha256(self) -> str:
@@ -141,6 +144,13 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
         if group.category not in spec.categories:
             raise fail(("objects", index, "category"),
                        f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
+    for index, rule in enumerate(spec.cycles.materials if spec.cycles else ()):
+        if rule.category is not None and rule.category not in spec.categories:
+            raise fail(("cycles", "materials", index, "category"),
+                       f"unknown category {rule.category!r}; declared: {', '.join(spec.categories)}")
+        if rule.category is not None and rule.section in ("static", "distractors"):
+            raise fail(("cycles", "materials", index, "category"),
+                       f"{rule.section} have no category; leave out section or category")
     if spec.augment is not None:
         _try_augment(spec, fail)
     if not spec.camera.poses and spec.camera.distance_m is None:

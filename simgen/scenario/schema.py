@@ -258,6 +258,63 @@ class LightSpec(_Model):
     shadows: Union[bool, Probability] = True   # or the probability of shadows in a scene
 
 
+class CyclesSunSpec(_Model):
+    """The scenario's `light` as Cycles draws it: a sun in `light.direction`, of `light.color`."""
+
+    strength: Optional[dist("float", ge=0.0, le=1000.0)] = None  # W/m^2; default pi * light.diffuse
+    angle_deg: dist("float", ge=0.0, le=90.0) = 1.0      # its disc as seen from the scene: soft shadows
+
+
+class CyclesSkySpec(_Model):
+    """Blender's procedural sky (no HDRI files needed) as the world light, in place of the flat
+    `light.ambient`: daylight from a sun at the given elevation and rotation."""
+
+    strength: dist("float", ge=0.0, le=100.0) = 0.3
+    sun_elevation_deg: dist("float", ge=-10.0, le=90.0) = 45.0
+    sun_rotation_deg: FloatDist = 0.0
+    air: dist("float", ge=0.0, le=10.0) = 1.0     # air density: bluer and dimmer sky
+    dust: dist("float", ge=0.0, le=10.0) = 1.0    # aerosols: hazier sky
+
+
+class CyclesLampSpec(_Model):
+    """Area or point lights placed in the scene; an area light faces `look_at`."""
+
+    type: Literal["area", "point"]
+    count: dist("int", ge=0, le=16) = 1
+    position: tuple[FloatDist, FloatDist, FloatDist]
+    look_at: Vec3Fixed = (0.0, 0.0, 0.0)
+    power_w: dist("float", ge=0.0, le=100_000.0) = 100.0
+    size_m: dist("float", ge=0.0, le=10.0) = 0.25     # an area light's diameter, a point's radius
+    color: tuple[UnitDist, UnitDist, UnitDist] = (1.0, 1.0, 1.0)
+
+
+class CyclesMaterialSpec(_Model):
+    """Physically based surface values for the bodies a rule selects (all, or one section, or
+    one category); the first rule that selects a body dresses it. Base colour and texture stay
+    those of `appearance` (or the asset's own)."""
+
+    section: Optional[Literal["static", "robots", "objects", "distractors"]] = None
+    category: Optional[str] = None
+    roughness: UnitDist = 0.5
+    metallic: UnitDist = 0.0
+    specular: UnitDist = 0.5     # Principled BSDF's specular IOR level (0.5 = IOR 1.5)
+
+
+class CyclesSpec(_Model):
+    """What only the cycles renderer does: samples, denoiser and tone, sun, sky, lamps and
+    materials. tiny and egl ignore this section (it changes nothing they draw)."""
+
+    samples: StrictInt = Field(default=32, ge=1, le=4096)
+    denoise: bool = True            # OpenImageDenoise on colour, albedo and normal
+    max_bounces: StrictInt = Field(default=4, ge=0, le=64)
+    view_transform: Literal["Standard", "AgX", "Filmic"] = "Standard"
+    exposure: dist("float", ge=-10.0, le=10.0) = 0.0   # stops
+    sun: CyclesSunSpec = CyclesSunSpec()
+    sky: Optional[CyclesSkySpec] = None
+    lights: list[CyclesLampSpec] = Field(default=[], max_length=16)
+    materials: list[CyclesMaterialSpec] = Field(default=[], max_length=64)
+
+
 class SettleSpec(_Model):
     """Stepping stops when every labeled body is slower than the threshold, or at max_steps."""
 
@@ -329,6 +386,7 @@ class ScenarioSpec(_Model):
     placement: PlacementSpec = PlacementSpec()
     outputs: OutputSpec = OutputSpec()
     augment: Optional[AugmentSpec] = None
+    cycles: Optional[CyclesSpec] = None
 
     @property
     def images_per_scene(self) -> int:
