@@ -23,15 +23,17 @@ SMALL = ["image.width=160", "image.height=120"]
 
 
 def _renderers_here() -> list[str]:
-    """tiny, and egl where it starts: every promise is tested on each renderer the machine has."""
+    """tiny, egl where it starts, and cycles: every promise is tested on each renderer the
+    machine has. Cycles is never left out: its Blender comes with the test command
+    (`simgen cycles install`), and a test of it fails, saying so, where it is missing."""
     from simgen.render import RendererUnavailable, start_renderer
     from simgen.sim import World
 
     with World() as world:
         try:
-            return ["tiny", start_renderer(world, "egl").name]
+            return ["tiny", start_renderer(world, "egl").name, "cycles"]
         except RendererUnavailable:
-            return ["tiny"]
+            return ["tiny", "cycles"]
 
 
 RENDERERS_HERE = _renderers_here()

@@ -440,4 +440,5 @@ def test_a_fresh_training_process_streams_on_auto_with_forked_workers(tmp_path):
                           timeout=180, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     renderer, loaded, indices = json.loads(proc.stdout.splitlines()[-1])
-    assert renderer == RENDERERS_HERE[-1] and loaded is False and indices == list(range(8))
+    auto = "egl" if "egl" in RENDERERS_HERE else "tiny"   # 'auto' never picks cycles
+    assert renderer == auto and loaded is False and indices == list(range(8))

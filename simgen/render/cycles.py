@@ -144,6 +144,8 @@ class BlenderProcess:
         return self._log.read().decode(errors="replace").strip().replace("\n", " | ")
 
     def close(self) -> None:
+        if self._log.closed:
+            return
         if self._proc.poll() is None:
             try:
                 self.request({"op": "quit"})
@@ -255,6 +257,7 @@ class CyclesRenderer:
         self._blender = BlenderProcess()
         self.version = self._blender.version
         self._scene_key: Any = None
+        world.on_close(self.close)   # Blender lives as long as the world it renders
 
     def close(self) -> None:
         self._blender.close()

@@ -136,6 +136,7 @@ class World:
         self._growth_mib: float | None = None
         self._scenes_on_client = 0
         self._rss_at_connect_mib: float | None = None
+        self._closers: list[Callable[[], None]] = []
 
     def restart_every(self, scenes: int, on_connect: Callable[[], None],
                       growth_mib: float | None = None) -> None:
@@ -172,7 +173,13 @@ class World:
             self._on_connect()
         self._rss_at_connect_mib = _rss_mib()
 
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the world closes (a renderer's own process goes with it)."""
+        self._closers.append(callback)
+
     def close(self) -> None:
+        while self._closers:
+            self._closers.pop()()
         if self.client >= 0:
             with c_output_silenced():  # the EGL plugin says goodbye on stdout
                 self.p.disconnect(physicsClientId=self.client)
