@@ -21,7 +21,7 @@ committed, so process start, imports and EGL start-up (a few seconds, once per r
 out; they are reported separately as `startup_s`.
 
     python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 48] [--rounds 3]
-                                 [--renderer all|tiny|egl] [--workers N] [--json out.json]
+                                 [--renderer all|tiny|egl|cycles] [--workers N] [--json out.json]
     python3 scripts/benchmark.py --memory 1000,10000     # peak RSS of long runs, small images
 """
 
@@ -292,6 +292,37 @@ def memory(path: str, sizes: list[int], workers: int,
     return peaks
 
 
+def bench_cycles(path: str, images: int, workers: int) -> dict:
+    """Cycles at the scenario's size and its default cycles settings: seconds per image end to
+    end with 1 and `workers` workers, beside tiny and EGL on the same scenario in this run, and
+    the share of a 1-worker run's steady-state time that is not Blender's own render (scene
+    export, the pipe, labels, encoding, writing: the goal is under 10%)."""
+    from simgen import timing
+
+    scenario = simgen.load_scenario(path)
+    timing.enable()
+    one, startup = end_to_end(scenario, images, "cycles")
+    stages = timing.totals()
+    timing.enable(False)
+    many, _ = end_to_end(scenario, images, "cycles", workers)
+    blender_s_per_image = stages.get("blender render", 0.0) / images
+    others = {}
+    for name in ("tiny", "egl"):
+        try:
+            others[name] = 1.0 / end_to_end(scenario, images, name)[0]
+        except simgen.SimgenError:   # egl that does not start here
+            pass
+    from simgen.scenario.schema import CyclesSpec
+
+    settings = scenario.spec.cycles or CyclesSpec()
+    return {"renderer": "cycles", "samples": settings.samples, "denoise": settings.denoise,
+            "seconds_per_image": {"1 worker": 1.0 / one, f"{workers} workers": 1.0 / many},
+            "same_run_seconds_per_image_1_worker": others,
+            "blender_render_s_per_image": blender_s_per_image,
+            "not_blender_share": max(0.0, 1.0 - blender_s_per_image * one),
+            "startup_s": startup, "stage_seconds_1_worker": stages}
+
+
 def main() -> int:
     from simgen.run.job import default_workers
 
@@ -300,7 +331,7 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=48, help="images per measurement")
     parser.add_argument("--rounds", type=int, default=3,
                         help="interleaved rounds of every row (medians are reported)")
-    parser.add_argument("--renderer", default="all", choices=("all", "tiny", "egl"))
+    parser.add_argument("--renderer", default="all", choices=("all", "tiny", "egl", "cycles"))
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--memory", help="comma-separated run sizes: measure peak RSS instead")
     parser.add_argument("--json", help="also write the results here")
@@ -335,6 +366,12 @@ def main() -> int:
 
     names = ["tiny", "egl"] if args.renderer == "all" else [args.renderer]
     results = []
+    cycles = None
+    if "cycles" in names or args.renderer == "all":
+        # Not the rows below: one Cycles image costs what a hundred of EGL's do.
+        names = [n for n in names if n != "cycles"]
+        cycles = bench_cycles(args.scenario, args.images if args.renderer == "cycles"
+                              else max(2, args.images // 8), args.workers)
     for name in names:
         try:
             results.append(bench_renderer(args.scenario, args.images, name, args.workers,
@@ -379,12 +416,22 @@ def main() -> int:
         total = sum(stages.values()) or 1.0
         print("  time per stage, 1 worker: " + ", ".join(
             f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+    if cycles is not None:
+        print(f"\nrenderer cycles (default settings: {cycles['samples']} samples, denoiser "
+              f"{'on' if cycles['denoise'] else 'off'}), seconds per image end to end:")
+        for row, seconds in cycles["seconds_per_image"].items():
+            print(f"  {row:49} {seconds:9.2f}")
+        for name, seconds in cycles["same_run_seconds_per_image_1_worker"].items():
+            print(f"  {name + ', 1 worker (this run)':49} {seconds:9.3f}")
+        print(f"  Blender's own render: {cycles['blender_render_s_per_image']:.2f} s an image; "
+              f"not Blender's render: {100 * cycles['not_blender_share']:.1f}% of the time")
     print(f"\npeak RSS {peak_rss_mib():.0f} MiB")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "scenario": Path(args.scenario).name, "images": args.images, "rounds": args.rounds,
             "workers": args.workers,
-            "results": results, "peak_rss_mib": peak_rss_mib(), "machine": machine,
+            "results": results, "cycles": cycles, "peak_rss_mib": peak_rss_mib(),
+            "machine": machine,
             "python": sys.version.split()[0]}, indent=1))
     return 0
 

@@ -14,7 +14,7 @@ def machine_info() -> dict[str, Any]:
     from simgen.sim import World
 
     renderers = {}
-    for name in ("tiny", "egl"):
+    for name in ("tiny", "egl", "cycles"):
         with World() as world:  # a fresh world each: the EGL plugin takes a client over
             try:
                 renderers[name] = start_renderer(world, name).name == name

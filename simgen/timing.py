@@ -31,3 +31,9 @@ def stage(name: str) -> Iterator[None]:
         yield
     finally:
         _totals[name] += time.perf_counter() - start
+
+
+def add(name: str, seconds: float) -> None:
+    """Count `seconds` spent elsewhere (another process: Blender's own render) under `name`."""
+    if _enabled:
+        _totals[name] += seconds

@@ -21,6 +21,10 @@ def test_benchmark_script_reports_every_row(tmp_path, renderer):
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
+    if renderer == "cycles":
+        _check_cycles_rows(report, proc.stdout)
+        return
+    assert report["cycles"] is None
     (result,) = report["results"]
     rows = result["ratio_to_R0"]
     assert set(rows) == {"R0 render only", "end to end, 1 worker, occlusion none",
@@ -46,3 +50,17 @@ def test_benchmark_script_reports_every_row(tmp_path, renderer):
         new = result["egl_new_client"]
         assert new["scenes_per_client"] >= 1 and new["seconds"] > 0 and new["mib_per_scene"] > 0
         assert 0 < new["share_of_1_worker_time"] < 1 and "new EGL client (" in proc.stdout
+
+
+def _check_cycles_rows(report: dict, stdout: str) -> None:
+    """Cycles: seconds per image with 1 and N workers beside tiny (and EGL) of the same run, and
+    the share of time that is not Blender's own render."""
+    cycles = report["cycles"]
+    assert report["results"] == [] and cycles["renderer"] == "cycles"
+    assert set(cycles["seconds_per_image"]) == {"1 worker", f"{report['workers']} workers"}
+    assert all(v > 0 for v in cycles["seconds_per_image"].values())
+    assert "tiny" in cycles["same_run_seconds_per_image_1_worker"]
+    assert 0 < cycles["blender_render_s_per_image"] < cycles["seconds_per_image"]["1 worker"]
+    assert 0 <= cycles["not_blender_share"] < 1
+    assert cycles["samples"] == 32 and cycles["denoise"] is True
+    assert "not Blender's render" in stdout and "renderer cycles (default settings" in stdout

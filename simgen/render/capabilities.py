@@ -66,10 +66,11 @@ def egl_refusal(scenario: Any) -> Exception | None:
     return None
 
 
-# Keys of `light` that are PyBullet's shading coefficients, which Cycles has no use for: its
-# surfaces reflect by their materials (`cycles.materials`).
-CYCLES_UNAPPLIED_LIGHT_KEYS = {"distance_m": "a sun has no distance",
-                               "specular": "surfaces shine by cycles.materials' specular"}
+# Keys of `light` Cycles has no use for. (ambient, diffuse and specular it applies: a world of
+# radiance `ambient`, a sun of strength pi * `diffuse`, a specular level of 10 * `specular` on
+# the surfaces no cycles.materials rule dresses: see simgen.scenario.look.)
+CYCLES_UNAPPLIED_LIGHT_KEYS = {"distance_m": "a sun has no distance; it is where TinyRenderer "
+                                             "puts its shadow map"}
 
 
 def cycles_refusal(scenario: Any) -> Exception | None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from simgen import geometry
+from simgen import geometry, timing
 
 BLENDER_VERSION = "5.0.1"
 # Where `simgen cycles install` puts Blender's Python packages; SIMGEN_CYCLES_HOME moves it.
@@ -129,6 +129,7 @@ class BlenderProcess:
             raise RuntimeError(f"Blender stopped ({err}); its last words: {self.log_tail()}") from None
         if "error" in reply:
             raise RuntimeError(f"Blender: {reply['error']}")
+        timing.add("blender render", reply.get("render_s", 0.0))
         return reply, arrays
 
     def _read(self, n: int) -> bytes:
@@ -276,8 +277,7 @@ class CyclesRenderer:
         visuals = scene_visuals(self.world, settled)
         for visual in visuals:
             section, index = visual.pop("owner")
-            drawn = look["materials"][section][index] if section else None
-            visual["material"] = drawn or DEFAULT_MATERIAL
+            visual["material"] = look["materials"][section][index] if section else DEFAULT_MATERIAL
         lights = [_blender_light(light) for light in look["lights"]]
         render = dict(self.settings, threads=self.threads, exposure=look["exposure"])
         self._blender.request({"op": "scene", "scene": {

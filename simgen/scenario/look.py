@@ -19,6 +19,7 @@ from simgen.scenario.streams import RngStream
 from simgen.seeding import generator
 
 SECTIONS = ("static", "robots", "objects", "distractors")
+SPECULAR_PER_PYBULLET_SPECULAR = 10.0
 
 
 def draw_look(spec: CyclesSpec | None, sample: Any, categories: list[str],
@@ -53,9 +54,13 @@ def draw_look(spec: CyclesSpec | None, sample: Any, categories: list[str],
                            "size_m": float(lamp.size_m.draw(st)),
                            "color": [float(d.draw(st)) for d in lamp.color],
                            "shadows": True})
+    # A body no rule selects shines as `light.specular` says: PyBullet's default 0.05 is the
+    # Principled BSDF's default specular level 0.5 (IOR 1.5), and it scales from there.
+    plain = {"roughness": 0.5, "metallic": 0.0,
+             "specular": min(1.0, SPECULAR_PER_PYBULLET_SPECULAR * light.specular)}
     materials: dict[str, list] = {}
     for section in SECTIONS:
-        materials[section] = [_material(spec, section, body, categories, st)
+        materials[section] = [_material(spec, section, body, categories, st) or dict(plain)
                               for body in getattr(sample, section)]
     return {"exposure": exposure, "world": world, "lights": lights, "materials": materials,
             "seeds": seeds}
@@ -63,12 +68,12 @@ def draw_look(spec: CyclesSpec | None, sample: Any, categories: list[str],
 
 def _material(spec: CyclesSpec, section: str, body: Any, categories: list[str],
               st: RngStream) -> dict[str, float] | None:
-    """The first rule's draw for `body`, or None (Blender's default surface) when none applies."""
-    category = categories[body.category_id - 1] if body.category_id else None
+    """The first rule's draw for `body`, or None when no rule selects it."""
     for rule in spec.materials:
         if rule.section not in (None, section):
             continue
-        if rule.category is not None and rule.category != category:
+        if rule.category is not None and (
+                not body.category_id or categories[body.category_id - 1] != rule.category):
             continue
         return {"roughness": float(rule.roughness.draw(st)),
                 "metallic": float(rule.metallic.draw(st)),

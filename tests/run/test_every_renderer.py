@@ -78,6 +78,13 @@ def test_provenance_records_the_light_the_renderer_applied(make_dataset, rendere
     light = coco["images"][0]["provenance"]["scene"]["light"]
     if renderer == "egl":
         assert set(light) == {"direction", "shadows"} and light["shadows"] is True
+    elif renderer == "cycles":   # ambient, diffuse, specular: as the world, sun and materials
+        assert set(light) == {"direction", "color", "shadows"}
+        look = coco["images"][0]["provenance"]["scene"]["cycles"]
+        source = json.loads((out / "manifest.json").read_text())["scenario"]["resolved"]["light"]
+        assert look["world"]["color"] == [source["ambient"] * c for c in light["color"]]
+        assert abs(look["lights"][0]["strength"] - 3.141592653589793 * source["diffuse"]) < 1e-9
+        assert look["lights"][0]["direction"] == light["direction"]
     else:
         assert set(light) == {"direction", "color", "distance_m", "ambient", "diffuse",
                               "specular", "shadows"}
