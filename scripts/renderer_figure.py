@@ -24,13 +24,13 @@ from simgen.seeding import scene_streams
 from simgen.sim import World
 
 HERE = Path(__file__).resolve().parent
-DRESSED = ["cycles.sky={strength: 0.06, sun_elevation_deg: 35, sun_rotation_deg: 60}",
-           "cycles.sun={strength: 2.0, angle_deg: 4}",
-           "cycles.view_transform=AgX",
+DRESSED = ["cycles.sky={strength: 0.02, sun_elevation_deg: 35, sun_rotation_deg: 60}",
+           "cycles.sun={strength: 1.5, angle_deg: 4}",
+           "cycles.view_transform=AgX", "cycles.exposure=-0.3",
            "cycles.materials=[{section: objects, roughness: 0.25, specular: 0.6}, "
            "{section: static, roughness: 0.6}]",
            "cycles.lights=[{type: area, position: [0.5, -0.6, 1.6], look_at: [0, 0, 0.63], "
-           "power_w: 40, size_m: 0.6}]"]
+           "power_w: 10, size_m: 0.6}]"]
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:

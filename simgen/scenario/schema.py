@@ -269,7 +269,8 @@ class CyclesSkySpec(_Model):
     """Blender's procedural sky (no HDRI files needed) as the world light, in place of the flat
     `light.ambient`: daylight from a sun at the given elevation and rotation."""
 
-    strength: dist("float", ge=0.0, le=100.0) = 0.05   # Blender's sky is daylight-bright: 0.05 sits beside a sun of ~3
+    # Blender's sky is daylight-bright: 0.02 sits beside a sun of strength ~1.5.
+    strength: dist("float", ge=0.0, le=100.0) = 0.02
     sun_elevation_deg: dist("float", ge=-10.0, le=90.0) = 45.0
     sun_rotation_deg: FloatDist = 0.0
     air: dist("float", ge=0.0, le=10.0) = 1.0     # air density: bluer and dimmer sky

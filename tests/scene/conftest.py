@@ -49,7 +49,8 @@ labels: {{min_pixels: 1}}
 HALF_WIDTH_AT_2M = float(99.5 / (75 / np.tan(np.radians(15))) * 2)  # frame half-width at 2 m
 
 
-def scene(tmp_path, cubes: list[tuple[float, float, float]], extra: str = "") -> dict:
+def scene(tmp_path, cubes: list[tuple[float, float, float]], extra: str = "",
+          renderer: str = "tiny") -> dict:
     (tmp_path / "cube.urdf").write_text(CUBE_URDF)
     groups = "\n".join(
         f"  - {{asset: cube.urdf, category: cube{i}, count: 1, orientation_deg: [0, 0, 0],\n"
@@ -68,6 +69,6 @@ settle: {{max_steps: 0}}
 labels: {{min_pixels: 1{extra}}}
 """)
     out = tmp_path / "out"
-    simgen.generate(simgen.load_scenario(tmp_path / "s.yaml"), out, images=1, renderer="tiny")
+    simgen.generate(simgen.load_scenario(tmp_path / "s.yaml"), out, images=1, renderer=renderer)
     data = json.loads((out / "annotations/instances_train.json").read_text())
     return {a["category_id"]: a for a in data["annotations"]}

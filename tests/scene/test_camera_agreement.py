@@ -14,7 +14,7 @@ from tests.scene.conftest import CUBE_HALF_M, cube_scenario
 
 @pytest.mark.parametrize("camera", ["fov_deg: 50", "{fx: 180, fy: 150, cx: 80.5, cy: 90}"],
                          ids=["fov", "off-centre-K"])
-@pytest.mark.parametrize("renderer", ["tiny", "egl"])
+@pytest.mark.parametrize("renderer", ["tiny", "egl", "cycles"])
 def test_cube_box_equals_its_projected_corners(tmp_path, camera, renderer):
     if camera.startswith("{"):
         camera = "\n  ".join(f"{k.strip()}: {v.strip()}" for k, v in
