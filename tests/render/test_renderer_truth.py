@@ -51,7 +51,8 @@ def _drawn_colour(rgb: np.ndarray) -> str:
     """Which flat texture the middle of the image shows: its one bright channel."""
     mean = rgb[30:42, 40:56].reshape(-1, 3).astype(float).mean(axis=0)
     channel = int(np.argmax(mean))
-    assert mean[channel] > 100 and np.delete(mean, channel).max() < 20, mean
+    # Cycles also shows the sky in a surface's sheen (about 50 in the other channels).
+    assert mean[channel] > 100 and np.delete(mean, channel).max() < 0.3 * mean[channel], mean
     return list(FLAT)[channel]
 
 
