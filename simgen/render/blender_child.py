@@ -31,6 +31,11 @@ import tempfile
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
+# The cores simgen gave this Blender (simgen.render.cycles.claim_cores): set before Blender
+# starts its thread pools, which size themselves by the cores the process may run on.
+if os.environ.get("SIMGEN_BLENDER_CPUS") and hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {int(c) for c in os.environ["SIMGEN_BLENDER_CPUS"].split(",")})
+
 import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 

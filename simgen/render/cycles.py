@@ -94,16 +94,55 @@ def install(home: Path | None = None, quiet: bool = False) -> Path:
     return home
 
 
-class BlenderProcess:
-    """One Blender child and the pipe to it."""
+def claim_cores(threads: int) -> tuple[list[int] | None, Any]:
+    """A set of `threads` cores of this machine that no other Blender of simgen's holds, and the
+    lock that holds them (kept open for the Blender's life); (None, None) when all are taken.
 
-    def __init__(self) -> None:
+    Cycles renders on its `threads`, but OpenImageDenoise runs on every core it may: two
+    workers' Blenders on two cores took 18.3 s an image each, against 14.5 s pinned to a core
+    each (tabletop, 640x480; one Blender on both cores: 7.3 s). Pinning does not change a pixel.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if threads >= len(cpus):
+        return None, None
+    import fcntl
+
+    folder = DEFAULT_HOME / "cycles-cores"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None, None
+    for slot in range(len(cpus) // threads):
+        try:
+            lock = open(folder / f"{threads}-{slot}.lock", "a")
+        except OSError:
+            return None, None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        return cpus[slot * threads:(slot + 1) * threads], lock
+    return None, None
+
+
+class BlenderProcess:
+    """One Blender child and the pipe to it; `threads` > 0 pins it to that many free cores."""
+
+    def __init__(self, threads: int = 0) -> None:
         command, env = blender_command()
+        self._cores_lock = None
+        if threads > 0:
+            cores, self._cores_lock = claim_cores(threads)
+            if cores:
+                env["SIMGEN_BLENDER_CPUS"] = ",".join(map(str, cores))
         self._log = tempfile.TemporaryFile(prefix="simgen-blender-")
         try:
             self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=self._log, env=env)
         except OSError as err:
+            if self._cores_lock is not None:
+                self._cores_lock.close()
             raise CyclesUnavailable(f"could not start Blender's Python {command[0]}: "
                                     f"{err.strerror}") from None
         try:
@@ -158,6 +197,8 @@ class BlenderProcess:
             except (OSError, subprocess.TimeoutExpired):
                 self._proc.kill()
         self._log.close()
+        if self._cores_lock is not None:
+            self._cores_lock.close()
 
 
 @lru_cache(maxsize=256)
@@ -255,7 +296,7 @@ class CyclesRenderer:
         self.threads = max(1, int(threads))
         self.settings = {"samples": spec.samples, "denoise": spec.denoise,
                          "max_bounces": spec.max_bounces, "view_transform": spec.view_transform}
-        self._blender = BlenderProcess()
+        self._blender = BlenderProcess(self.threads)
         self.version = self._blender.version
         self._scene_key: Any = None
         world.on_close(self.close)   # Blender lives as long as the world it renders

@@ -8,8 +8,10 @@ the projected cube) run on cycles through tests.conftest.RENDERERS_HERE."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -221,3 +223,31 @@ def test_preview_renders_with_cycles(tmp_path):
 
     sheet = cv2.imread(str(out))
     assert sheet is not None and sheet.shape[0] >= 120 and sheet.std() > 10
+
+
+def test_each_blender_takes_cores_no_other_holds(tmp_path, monkeypatch):
+    # OpenImageDenoise runs on every core a Blender may use: two workers' Blenders on the same
+    # cores slowed each other by a quarter, so each is pinned to cores of its own.
+    from simgen.render import cycles
+
+    monkeypatch.setattr(cycles, "DEFAULT_HOME", tmp_path)
+    cpus = sorted(os.sched_getaffinity(0))
+    claims = [cycles.claim_cores(1) for _ in cpus]
+    if len(cpus) == 1:   # one core: nothing to share out
+        assert claims == [(None, None)]
+        return
+    assert sorted(c for cores, _ in claims for c in cores) == cpus
+    assert cycles.claim_cores(1) == (None, None)          # every core taken
+    claims[0][1].close()                                    # a Blender ends ...
+    again, lock = cycles.claim_cores(1)
+    assert again == claims[0][0]                            # ... and its cores are free again
+    assert cycles.claim_cores(len(cpus)) == (None, None)  # all cores: no pinning needed
+    scenario = simgen.load_scenario("tabletop", [*SMALL, *FAST])
+    lock.close()
+    with World() as world:
+        renderer = start_renderer(world, "cycles", scenario, threads=1)
+        status = Path(f"/proc/{renderer._blender._proc.pid}/status").read_text()
+        allowed = next(line for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+        assert allowed.split()[-1] == str(claims[0][0][0])
+    for _, held in claims[1:]:
+        held.close()
