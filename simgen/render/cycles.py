@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from simgen import geometry, timing
+from simgen.render.frame import Frame, RendererUnavailable
 
 BLENDER_VERSION = "5.0.1"
 # Where `simgen cycles install` puts Blender's Python packages; SIMGEN_CYCLES_HOME moves it.
@@ -45,7 +46,7 @@ GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE = 2, 3, 4, 5, 7
 DEFAULT_MATERIAL = {"roughness": 0.5, "metallic": 0.0, "specular": 0.5}
 
 
-class CyclesUnavailable(RuntimeError):
+class CyclesUnavailable(RendererUnavailable):
     """No Blender to render with; the message says how to install one."""
 
 
@@ -335,8 +336,6 @@ class CyclesRenderer:
     def render(self, scene: Any, camera: Any, light: Any, look: dict[str, Any] | None = None) -> Any:
         """The Frame of `camera`; `look` is the scene's simgen.scenario.look.draw_look (None:
         the defaults, drawn from a fixed stream)."""
-        from simgen.render.renderer import Frame
-
         if look is None:
             from simgen.scenario.look import draw_look
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pkgutil
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from simgen import geometry
 from simgen.render.capabilities import cycles_refusal, egl_refusal, egl_texture_files
+from simgen.render.frame import Frame, RendererUnavailable
 from simgen.scenario.sample import CameraSample, LightSample
 from simgen.sim.quiet import c_output_silenced
 from simgen.sim.world import SettledScene, World
@@ -30,18 +30,6 @@ EGL_MAX_SIZE_PX = (1024, 768)
 # How far the window of an object rendered alone reaches beyond its projected collision box.
 ALONE_PAD_M = 0.01
 ALONE_PAD_PX = 2
-
-
-class RendererUnavailable(RuntimeError):
-    """The requested renderer cannot start on this machine."""
-
-
-@dataclass(frozen=True)
-class Frame:
-    rgb: np.ndarray           # uint8, H x W x 3
-    depth_m: np.ndarray       # float32, H x W, distance along the optical axis
-    instance_map: np.ndarray  # int32, H x W; 0 = nothing labeled, i = object i - 1
-    camera: CameraSample
 
 
 class Renderer:
@@ -248,16 +236,13 @@ def start_renderer(world: World, name: str = "auto", scenario: Any = None,
     if name not in RENDERERS:
         raise ValueError(f"renderer must be one of {', '.join(RENDERERS)} (got {name!r})")
     if name == "cycles":
-        from simgen.render.cycles import CyclesRenderer, CyclesUnavailable
+        from simgen.render.cycles import CyclesRenderer
 
         refusal = cycles_refusal(scenario) if scenario is not None else None
         if refusal is not None:
             raise refusal
-        try:
-            return CyclesRenderer(world, scenario.spec.cycles if scenario is not None else None,
-                                  threads)
-        except CyclesUnavailable as err:
-            raise RendererUnavailable(str(err)) from None
+        return CyclesRenderer(world, scenario.spec.cycles if scenario is not None else None,
+                              threads)
     if name == "tiny":
         return Renderer(world, "tiny")
     refusal = egl_refusal(scenario) if scenario is not None else None

@@ -155,8 +155,9 @@ def test_randomized_look_differs_per_scene_and_is_recorded(tmp_path):
 
 
 def test_a_cycles_section_changes_nothing_tiny_draws(tmp_path):
-    plain = simgen.load_scenario("tabletop", SMALL)
-    dressed = simgen.load_scenario("tabletop", [*SMALL, "cycles.exposure=2", "cycles.sky={}"])
+    size = ["image.width=160", "image.height=120"]   # SMALL has a cycles section
+    plain = simgen.load_scenario("tabletop", size)
+    dressed = simgen.load_scenario("tabletop", [*size, "cycles.exposure=2", "cycles.sky={}"])
     for scenario, out in ((plain, tmp_path / "a"), (dressed, tmp_path / "b")):
         simgen.generate(scenario, out, images=2, renderer="tiny")
     images = [sorted(p.read_bytes() for p in (tmp_path / d / "images").rglob("*.png"))
