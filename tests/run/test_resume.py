@@ -18,7 +18,8 @@ from tests.conftest import RENDERERS_HERE, REPO, SMALL, dataset_files
 pytestmark = pytest.mark.slow
 
 ARGS = [str(REPO / "scenes/tabletop.yaml"), "-n", "48", "--renderer", "tiny", "-q",
-        "--set", "image.width=160", "--set", "image.height=120"]
+        "--set", "image.width=160", "--set", "image.height=120",
+        "--set", "cycles.samples=4"]   # what tests.conftest.SMALL says
 
 
 def _simgen(*args: str) -> subprocess.CompletedProcess:
