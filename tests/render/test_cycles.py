@@ -252,3 +252,36 @@ def test_each_blender_takes_cores_no_other_holds(tmp_path, monkeypatch):
         assert allowed.split()[-1] == str(claims[0][0][0])
     for _, held in claims[1:]:
         held.close()
+
+
+def test_cycles_where_names_the_blender_and_says_how_to_get_one(tmp_path):
+    env = {**os.environ, "SIMGEN_CYCLES_HOME": str(tmp_path / "none")}
+    env.pop("SIMGEN_BLENDER_PYTHON", None)
+    missing = subprocess.run([sys.executable, "-m", "simgen", "cycles", "where"],
+                             capture_output=True, text=True, env=env)
+    assert missing.returncode == 2 and "simgen cycles install" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    (tmp_path / "home" / "bpy").mkdir(parents=True)
+    env["SIMGEN_CYCLES_HOME"] = str(tmp_path / "home")
+    found = subprocess.run([sys.executable, "-m", "simgen", "cycles", "where"],
+                           capture_output=True, text=True, env=env)
+    assert found.returncode == 0 and str(tmp_path / "home") in found.stdout
+    # An installed folder is kept as it is: install does not run pip again.
+    done = subprocess.run([sys.executable, "-m", "simgen", "cycles", "install"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0 and str(tmp_path / "home") in done.stdout
+    named = subprocess.run([sys.executable, "-m", "simgen", "cycles", "where"],
+                           capture_output=True, text=True,
+                           env={**env, "SIMGEN_BLENDER_PYTHON": "/opt/blender/python"})
+    assert named.returncode == 0 and "/opt/blender/python" in named.stdout
+
+
+def test_a_blender_that_dies_is_one_scenes_error_with_its_last_words():
+    scenario = simgen.load_scenario("tabletop", [*SMALL, *FAST])
+    with World() as world:
+        drawn, settled, streams = _settled(scenario, world)
+        renderer = start_renderer(world, "cycles", scenario)
+        renderer._blender._proc.kill()
+        renderer._blender._proc.wait()
+        with pytest.raises(RuntimeError, match="Blender stopped"):
+            renderer.render(settled, drawn.views[0], drawn.light)
