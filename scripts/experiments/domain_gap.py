@@ -41,6 +41,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
+DEVICE = "cpu"   # main() takes the GPU where there is one
 
 SIZE = ["image.width=160", "image.height=120", "labels.occlusion=none",
         "splits={train: 0.9, val: 0.1}"]
@@ -87,13 +88,20 @@ def sha256(path: Path) -> str:
 
 def generate(scenario: str, overrides: list[str], out: Path, images: int, seed: int,
              renderer: str, image_ids=None) -> dict:
-    """A simgen dataset in `out` (made once: a finished one is reused); its manifest's sha256."""
-    import simgen
+    """A simgen dataset in `out` (made once: a finished one is reused); its manifest's sha256.
+
+    Made by `simgen generate` in a process of its own: a process that has rendered with EGL
+    (Mesa's threads) and then trains with torch crashed now and then (SIGSEGV)."""
+    import subprocess
 
     if not (out / "manifest.json").is_file():
-        simgen.generate(simgen.load_scenario(scenario, overrides), out, images=images, seed=seed,
-                        renderer=renderer, image_ids=image_ids, overwrite=True,
-                        workers=len(os.sched_getaffinity(0)))
+        command = [sys.executable, "-m", "simgen", "generate", scenario, "-o", str(out), "-n",
+                   str(images), "--seed", str(seed), "--renderer", renderer, "--overwrite", "-q"]
+        for override in overrides:
+            command += ["--set", override]
+        if image_ids:
+            command += ["--image-ids", f"{image_ids[0]}..{image_ids[1]}"]
+        subprocess.run(command, check=True)
     manifest = json.loads((out / "manifest.json").read_text())
     return {"path": str(out), "manifest_sha256": sha256(out / "manifest.json"),
             "renderer": manifest["renderer"], "seed": seed, "images": images,
@@ -168,7 +176,7 @@ def train(samples: list, num_classes: int, steps: int, batch: int, seed: int, wi
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = detector(num_classes, width, height)
+    model = detector(num_classes, width, height).to(DEVICE)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=0.02, momentum=0.9, weight_decay=1e-4)
@@ -186,8 +194,9 @@ def train(samples: list, num_classes: int, steps: int, batch: int, seed: int, wi
                 image = image.flip(-1)
                 boxes = boxes.copy()
                 boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
-            batch_images.append(image)
-            targets.append({"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(labels)})
+            batch_images.append(image.to(DEVICE))
+            targets.append({"boxes": torch.from_numpy(boxes).to(DEVICE),
+                            "labels": torch.from_numpy(labels).to(DEVICE)})
         losses = model(batch_images, targets)
         loss = sum(losses.values())
         optimizer.zero_grad()
@@ -218,7 +227,8 @@ def evaluate(model, folder: Path, split: str, categories: list[str]) -> dict:
     with torch.no_grad():
         for image_id in sorted(truth.imgs):
             entry = truth.imgs[image_id]
-            output = model([load_image(folder / "images" / split / entry["file_name"])])[0]
+            image = load_image(folder / "images" / split / entry["file_name"]).to(DEVICE)
+            output = {k: v.cpu() for k, v in model([image])[0].items()}
             for box, score, label in zip(output["boxes"].tolist(), output["scores"].tolist(),
                                          output["labels"].tolist()):
                 detections.append({"image_id": image_id, "category_id": int(label),
@@ -297,26 +307,28 @@ def main() -> int:
 
     import torch
 
+    import subprocess
+
     import simgen
     from simgen.export.mix import mix_datasets
-    from simgen.render import RendererUnavailable, start_renderer
-    from simgen.sim import World
 
+    global DEVICE
+    DEVICE = "cuda" if torch.cuda.is_available() else "cpu"   # a GPU where torch sees one
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     work, results_dir = Path(args.work), Path(args.results)
     work.mkdir(parents=True, exist_ok=True)
     results_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        with World() as world:
-            start_renderer(world, "cycles").close()
-        cycles = True
-    except RendererUnavailable as err:
+    probe = subprocess.run([sys.executable, "-m", "simgen", "cycles", "where"],
+                           capture_output=True, text=True)
+    cycles = probe.returncode == 0
+    if not cycles:
+        err = probe.stderr.strip()
         print(f"no Cycles here ({err}): the target set is held-out appearance on the other "
               "renderers, and arm D is left out", file=sys.stderr)
-        cycles = False
     arms = [a for a in args.arms if cycles or a != "D"]
     machine = (f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, torch "
-               f"{torch.__version__}, CPU")
+               f"{torch.__version__}, "
+               + (torch.cuda.get_device_name(0) if DEVICE == "cuda" else "CPU"))
     results = {"budget": {"images": args.images, "steps": args.steps, "batch": args.batch,
                           "seed": args.seed, "size": "160x120", "pretrained": False},
                "target_note": ("Cycles, held-out textures, colours, lights and cameras" if cycles
