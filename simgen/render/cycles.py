@@ -87,7 +87,10 @@ def install(home: Path | None = None, quiet: bool = False) -> Path:
         shutil.rmtree(partial)
     partial.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "install", "--target", str(partial), "--no-compile",
-               "--only-binary=:all:", "--disable-pip-version-check", f"bpy=={BLENDER_VERSION}"]
+               "--only-binary=:all:", "--disable-pip-version-check",
+               # pip would compare the folder's NumPy 1.26 with this environment's packages
+               # and warn of a conflict that cannot happen: the folder is only on the child's path.
+               "--no-warn-conflicts", f"bpy=={BLENDER_VERSION}"]
     if quiet:
         command.append("-q")
     subprocess.run(command, check=True)
