@@ -59,6 +59,7 @@ def test_instance_map_and_depth_agree_with_tinyrenderer_pixel_for_pixel():
             assert (alone_tiny != alone_cycles).sum() <= 0.01 * alone_tiny.sum()
 
 
+@pytest.mark.slow   # whole runs or every shipped scene: CI runs it, the quick loop not
 @pytest.mark.parametrize("scene", [s.stem for s in SCENES])
 def test_every_shipped_scene_has_tinyrenderers_geometry(scene):
     # Meshes from OBJ and STL, primitives, SDF bodies, robot links and base inertial offsets:
@@ -103,6 +104,7 @@ LOOKS = {
 }
 
 
+@pytest.mark.slow   # whole runs or every shipped scene: CI runs it, the quick loop not
 def test_each_look_setting_changes_the_pixels_and_never_the_labels(tmp_path):
     base = [*SMALL, *FAST]
     outputs = {}
@@ -133,6 +135,7 @@ def test_each_look_setting_changes_the_pixels_and_never_the_labels(tmp_path):
     assert outputs["base"][2]["blender"] == "5.0.1"
 
 
+@pytest.mark.slow   # whole runs or every shipped scene: CI runs it, the quick loop not
 def test_randomized_look_differs_per_scene_and_is_recorded(tmp_path):
     scenario = simgen.load_scenario("bin_picking", [
         *SMALL, *FAST, "cycles.exposure={uniform: [-1, 1]}",
@@ -213,6 +216,7 @@ def test_blender_goes_with_its_world():
     assert process.wait(timeout=10) == 0
 
 
+@pytest.mark.slow   # whole runs or every shipped scene: CI runs it, the quick loop not
 def test_preview_renders_with_cycles(tmp_path):
     out = tmp_path / "sheet.png"
     proc = subprocess.run([sys.executable, "-m", "simgen", "preview", "tabletop", "-o", str(out),
