@@ -42,6 +42,7 @@ import numpy as np  # noqa: E402
 # Cycles' smallest pixel filter: every sample of a pixel lands within 0.005 px of its centre, so
 # a one-sample label render samples each pixel where TinyRenderer and OpenGL do.
 LABEL_FILTER_WIDTH_PX = 0.01
+BORDER_INSET_PX = 0.25
 
 
 class Protocol:
@@ -354,8 +355,14 @@ class Blender:
         if window is not None:
             x0, y0, x1, y1 = window
             scene.render.use_border, scene.render.use_crop_to_border = True, True
-            scene.render.border_min_x, scene.render.border_max_x = x0 / w, x1 / w
-            scene.render.border_min_y, scene.render.border_max_y = 1 - y1 / h, 1 - y0 / h
+            # Blender turns the border's fractions into whole pixels itself; a quarter pixel
+            # inside each edge lands on the intended pixel whether it truncates or rounds
+            # (exact fractions came back a row too large now and then).
+            inset = BORDER_INSET_PX
+            scene.render.border_min_x = (x0 + inset) / w
+            scene.render.border_max_x = (x1 + inset) / w
+            scene.render.border_min_y = (h - y1 + inset) / h
+            scene.render.border_max_y = (h - y0 + inset) / h
         else:
             scene.render.use_border = False
         c = scene.cycles
@@ -374,6 +381,10 @@ class Blender:
             scene.render.use_border = False
         index = self._read_exr("pass_index.exr")
         depth = self._read_exr("pass_depth.exr")
+        expected = (window[3] - window[1], window[2] - window[0]) if window else (h, w)
+        if index.shape != expected:
+            raise RuntimeError(f"Blender rendered {index.shape[::-1]} pixels for a window of "
+                               f"{expected[::-1]}")
         return np.rint(index).astype(np.int32), depth.astype(np.float32)
 
     def _read_exr(self, name: str) -> np.ndarray:

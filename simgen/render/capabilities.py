@@ -29,14 +29,18 @@ from typing import Any
 EGL_UNAPPLIED_LIGHT_KEYS = ("color", "distance_m", "ambient", "diffuse", "specular")
 
 
+def _light_and_default(spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The scenario's light and the default light, as JSON data. Compared with the defaults
+    rather than asking which keys the file set: a scenario read back from a manifest has every
+    default written out."""
+    return spec.light.model_dump(mode="json"), type(spec.light)().model_dump(mode="json")
+
+
 def egl_refusal(scenario: Any) -> Exception | None:
     """The first setting of `scenario` that the EGL renderer cannot apply, as a ScenarioError
     (None when EGL renders the scenario exactly as it is recorded)."""
     spec = scenario.spec
-    # Compared with the defaults rather than asking which keys the file set: a scenario read
-    # back from a manifest has every default written out.
-    light = spec.light.model_dump(mode="json")
-    default = type(spec.light)().model_dump(mode="json")
+    light, default = _light_and_default(spec)
     for key in EGL_UNAPPLIED_LIGHT_KEYS:
         if light[key] != default[key]:
             return scenario.error(("light", key), "the egl renderer cannot apply this (it shades "
@@ -77,8 +81,7 @@ def cycles_refusal(scenario: Any) -> Exception | None:
     """The first setting of `scenario` that the cycles renderer cannot apply, as a ScenarioError
     (None when Cycles renders the scenario as it is recorded)."""
     spec = scenario.spec
-    light = spec.light.model_dump(mode="json")
-    default = type(spec.light)().model_dump(mode="json")
+    light, default = _light_and_default(spec)
     for key, why in CYCLES_UNAPPLIED_LIGHT_KEYS.items():
         if light[key] != default[key]:
             return scenario.error(("light", key), f"the cycles renderer cannot apply this ({why});"

@@ -31,15 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from simgen import geometry, timing
+from simgen import timing
+from simgen.render.alone import render_alone
 from simgen.render.frame import Frame, RendererUnavailable
 
 BLENDER_VERSION = "5.0.1"
 # Where `simgen cycles install` puts Blender's Python packages; SIMGEN_CYCLES_HOME moves it.
 DEFAULT_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simgen"
 CHILD_SCRIPT = Path(__file__).with_name("blender_child.py")
-# How far the window of an object rendered alone reaches beyond its projected box (as tiny/EGL).
-ALONE_PAD_PX = 2
 
 # PyBullet's visual geometry types (getVisualShapeData) that Blender builds.
 GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE = 2, 3, 4, 5, 7
@@ -302,7 +301,7 @@ class CyclesRenderer:
                          "max_bounces": spec.max_bounces, "view_transform": spec.view_transform}
         self._blender = BlenderProcess(self.threads)
         self.version = self._blender.version
-        self._scene_key: Any = None
+        self._scene: tuple[Any, Any] | None = None   # (settled, look) Blender holds
         world.on_close(self.close)   # Blender lives as long as the world it renders
 
     def close(self) -> None:
@@ -316,8 +315,8 @@ class CyclesRenderer:
                 "view_transform": self.settings["view_transform"], **look}
 
     def _send_scene(self, settled: Any, look: dict[str, Any]) -> None:
-        key = (id(settled), id(look))
-        if key == self._scene_key:
+        # Held, not their id()s: a later scene's objects may take a freed one's id.
+        if self._scene is not None and self._scene[0] is settled and self._scene[1] is look:
             return
         visuals = scene_visuals(self.world, settled)
         for visual in visuals:
@@ -327,7 +326,7 @@ class CyclesRenderer:
         render = dict(self.settings, threads=self.threads, exposure=look["exposure"])
         self._blender.request({"op": "scene", "scene": {
             "visuals": visuals, "world": look["world"], "lights": lights, "render": render}})
-        self._scene_key = key
+        self._scene = (settled, look)
 
     @staticmethod
     def _camera(camera: Any, seed: int = 0) -> dict[str, Any]:
@@ -354,37 +353,15 @@ class CyclesRenderer:
 
     def render_alone(self, uid: int, camera: Any, margin_x: int, margin_y: int) -> np.ndarray:
         """Mask of body `uid` seen alone, on a canvas enlarged by the margins on every side
-        (as simgen.render.Renderer.render_alone), from a label render of that body only and
-        of the window its box projects to."""
+        (simgen.render.alone), from label renders of that body only."""
         w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
-        canvas = np.zeros((h, w), dtype=bool)
-        window = self._window(uid, camera, margin_x, margin_y, w, h)
-        if window is not None and (window[2] <= window[0] or window[3] <= window[1]):
-            return canvas
-        request = {"op": "labels", "camera": self._camera(camera), "only": [uid],
-                   "canvas": [w, h], "offset": [margin_x, margin_y], "window": window}
-        _, (index, _) = self._blender.request(request)
-        x0, y0 = (window[0], window[1]) if window else (0, 0)
-        canvas[y0:y0 + index.shape[0], x0:x0 + index.shape[1]] = index > 0
-        return canvas
 
-    def _window(self, uid: int, camera: Any, margin_x: int, margin_y: int, w: int,
-                h: int) -> list[int] | None:
-        lo, hi = self.world.body_aabb(uid)
-        pad = 0.05 * (hi - lo) + 0.01
-        lo, hi = lo - pad, hi + pad
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                            for z in (lo[2], hi[2])])
-        R, t = camera.pose_array[:3, :3], camera.pose_array[:3, 3]
-        if np.any(((corners - t) @ R)[:, 2] <= camera.near_m):
-            return None
-        uv = geometry.project_points(camera.K_array, camera.pose_array, corners)
-        uv += (margin_x, margin_y)
-        x0 = max(0, int(np.floor(uv[:, 0].min())) - ALONE_PAD_PX)
-        y0 = max(0, int(np.floor(uv[:, 1].min())) - ALONE_PAD_PX)
-        x1 = min(w, int(np.ceil(uv[:, 0].max())) + 1 + ALONE_PAD_PX)
-        y1 = min(h, int(np.ceil(uv[:, 1].max())) + 1 + ALONE_PAD_PX)
-        return [x0, y0, x1, y1]
+        def window(win: tuple[int, int, int, int]) -> np.ndarray:
+            request = {"op": "labels", "camera": self._camera(camera), "only": [uid],
+                       "canvas": [w, h], "offset": [margin_x, margin_y], "window": list(win)}
+            return self._blender.request(request)[1][0] > 0
+
+        return render_alone(self.world, uid, camera, margin_x, margin_y, window)
 
 
 def _blender_light(light: dict[str, Any]) -> dict[str, Any]:

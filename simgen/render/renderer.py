@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from simgen import geometry
+from simgen.render.alone import render_alone
 from simgen.render.capabilities import cycles_refusal, egl_refusal, egl_texture_files
 from simgen.render.frame import Frame, RendererUnavailable
 from simgen.scenario.sample import CameraSample, LightSample
@@ -27,9 +28,6 @@ TINY_PRINCIPAL_POINT_SHIFT_PX = (-0.5, 0.5)
 # limit in about 1 pixel in 300), so larger images are rendered in tiles of at most this size,
 # each with the principal point moved by whole pixels: the same pixel grid, exactly.
 EGL_MAX_SIZE_PX = (1024, 768)
-# How far the window of an object rendered alone reaches beyond its projected collision box.
-ALONE_PAD_M = 0.01
-ALONE_PAD_PX = 2
 
 
 class Renderer:
@@ -55,51 +53,12 @@ class Renderer:
     def render_alone(self, uid: int, camera: CameraSample, margin_x: int,
                      margin_y: int) -> np.ndarray:
         """Mask of body `uid` seen alone by `camera`, on a canvas enlarged by the margins on every
-        side (so the part of it outside the frame shows too). Bool, (H + 2my) x (W + 2mx).
+        side: see simgen.render.alone."""
+        def window(win: tuple[int, int, int, int]) -> np.ndarray:
+            x0, y0, x1, y1 = win
+            return self._render_mask(uid, camera, margin_x - x0, margin_y - y0, x1 - x0, y1 - y0)
 
-        Only the window where the body can appear is rendered: its 3D box (padded) projected
-        into the canvas. A render's cost is mostly per pixel, and an object covers a small part
-        of a canvas four times the image; the window is the same pixel grid (the principal point
-        moves by whole pixels), so its pixels are those of the whole canvas. Should the mask
-        touch a window edge that is not the canvas edge (a visual mesh larger than its
-        collision box), the whole canvas is rendered instead."""
-        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
-        canvas = np.zeros((h, w), dtype=bool)
-        window = self._window(uid, camera, margin_x, margin_y, w, h)
-        if window is None:
-            window = (0, 0, w, h)
-        x0, y0, x1, y1 = window
-        if x1 <= x0 or y1 <= y0:
-            return canvas  # entirely off the canvas
-        canvas[y0:y1, x0:x1] = self._render_mask(uid, camera, margin_x - x0, margin_y - y0,
-                                                 x1 - x0, y1 - y0)
-        mask = canvas[y0:y1, x0:x1]
-        touches = ((x0 > 0 and mask[:, 0].any()) or (y0 > 0 and mask[0].any())
-                   or (x1 < w and mask[:, -1].any()) or (y1 < h and mask[-1].any()))
-        if touches:
-            canvas = self._render_mask(uid, camera, margin_x, margin_y, w, h)
-        return canvas
-
-    def _window(self, uid: int, camera: CameraSample, margin_x: int, margin_y: int, w: int,
-                h: int) -> tuple[int, int, int, int] | None:
-        """(x0, y0, x1, y1) of the canvas where body `uid` can appear, or None when that cannot
-        be bounded (part of its box is behind the camera)."""
-        lo, hi = self.world.body_aabb(uid)
-        pad = 0.05 * (hi - lo) + ALONE_PAD_M
-        lo, hi = lo - pad, hi + pad
-        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                            for z in (lo[2], hi[2])])
-        R, t = camera.pose_array[:3, :3], camera.pose_array[:3, 3]
-        depth = ((corners - t) @ R)[:, 2]
-        if np.any(depth <= camera.near_m):
-            return None
-        uv = geometry.project_points(camera.K_array, camera.pose_array, corners)
-        uv += (margin_x, margin_y)
-        x0 = max(0, int(np.floor(uv[:, 0].min())) - ALONE_PAD_PX)
-        y0 = max(0, int(np.floor(uv[:, 1].min())) - ALONE_PAD_PX)
-        x1 = min(w, int(np.ceil(uv[:, 0].max())) + 1 + ALONE_PAD_PX)
-        y1 = min(h, int(np.ceil(uv[:, 1].max())) + 1 + ALONE_PAD_PX)
-        return x0, y0, x1, y1
+        return render_alone(self.world, uid, camera, margin_x, margin_y, window)
 
     def _render_mask(self, uid: int, camera: CameraSample, shift_x: float, shift_y: float,
                      w: int, h: int) -> np.ndarray:
@@ -141,9 +100,6 @@ class Renderer:
         return (np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4),
                 np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
                 np.asarray(seg, dtype=np.int32).reshape(h, w))
-
-    def close(self) -> None:
-        """Nothing to free: the world owns the renderer's GL state."""
 
     def render(self, scene: SettledScene, camera: CameraSample, light: LightSample,
                look: Any = None) -> Frame:

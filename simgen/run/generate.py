@@ -104,7 +104,6 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             render = start_renderer(world, renderer, scenario, render_threads(1))
         except (RendererUnavailable, ValueError) as err:
             raise SimgenError(f"renderer {renderer!r}: {err}") from None
-        stack.callback(render.close)
         if on_renderer:
             on_renderer(f"{render.name} ({render.note})" if render.note else render.name)
         run_state["renderer"] = render.name

@@ -60,10 +60,7 @@ class SceneWorker:
 
     def close(self) -> None:
         if self._owns_world:
-            renderer = getattr(self, "renderer", None)
-            if renderer is not None:
-                renderer.close()   # Cycles: its Blender process
-            self.world.close()
+            self.world.close()   # and its renderer's own process (Cycles' Blender) with it
 
 
 def render_threads(workers: int) -> int:

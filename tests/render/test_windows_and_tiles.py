@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import simgen.render.renderer as renderer_module
+import simgen.render.alone as alone_module
 from simgen.render import start_renderer
 from simgen.scenario import load
 from simgen.scenario.sample import sample
@@ -43,7 +43,7 @@ def test_an_object_alone_in_its_window_has_the_pixels_of_the_whole_canvas(render
         for uid in settled.labeled_body_ids:
             if uid < 0:
                 continue
-            window = render._window(uid, camera, mx, my, w, h)
+            window = alone_module.alone_window(render.world, uid, camera, mx, my, w, h)
             whole = render._render_mask(uid, camera, mx, my, w, h)
             alone = render.render_alone(uid, camera, mx, my)
             assert alone.shape == (h, w)
@@ -66,7 +66,7 @@ def test_a_mesh_beyond_its_collision_box_falls_back_to_the_whole_canvas(rendered
     lo, hi = render.world.body_aabb(uid)
     centre = (lo + hi) / 2
     monkeypatch.setattr(render.world, "body_aabb", lambda _: (centre, centre))
-    monkeypatch.setattr(renderer_module, "ALONE_PAD_M", 0.0)
+    monkeypatch.setattr(alone_module, "ALONE_PAD_M", 0.0)
     np.testing.assert_array_equal(render.render_alone(uid, camera, mx, my),
                                   render._render_mask(uid, camera, mx, my, w, h))
 
