@@ -204,31 +204,51 @@ class BlenderProcess:
             self._cores_lock.close()
 
 
+# What an OBJ's material library may make simgen read: files inside the OBJ's own folder, of
+# bounded size (an asset is untrusted: its MTL could name any file on the machine).
+MTL_MAX_BYTES = 1 << 20
+TEXTURE_MAX_BYTES = 64 << 20
+
+
 @lru_cache(maxsize=256)
 def _mtl_texture(mesh_path: str) -> str | None:
-    """The diffuse texture an OBJ's material library names (PyBullet draws it), if any."""
+    """The diffuse texture an OBJ's material library names (PyBullet draws it), if any: only a
+    regular file inside the OBJ's folder (links resolved), within the size limits."""
     obj = Path(mesh_path)
     if obj.suffix.lower() != ".obj":
         return None
-    try:
-        with obj.open("rb") as f:
-            head = f.read(1 << 20).decode("utf-8", "replace")
-    except OSError:
-        return None
-    for line in head.splitlines():
+    head = _bounded_text(obj, MTL_MAX_BYTES)   # the mtllib line comes first in practice
+    root = obj.resolve().parent
+    for line in (head or "").splitlines():
         if line.startswith("mtllib "):
-            mtl = obj.parent / line.split(None, 1)[1].strip()
-            try:
-                text = mtl.read_text("utf-8", "replace")
-            except OSError:
-                return None
-            for entry in text.splitlines():
+            mtl = _inside(obj.parent / line.split(None, 1)[1].strip(), root, MTL_MAX_BYTES)
+            text = _bounded_text(mtl, MTL_MAX_BYTES) if mtl else None
+            for entry in (text or "").splitlines():
                 entry = entry.strip()
                 if entry.startswith("map_Kd "):
-                    texture = (mtl.parent / entry.split()[-1]).resolve()
-                    return str(texture) if texture.is_file() else None
+                    texture = _inside(mtl.parent / entry.split()[-1], root, TEXTURE_MAX_BYTES)
+                    return str(texture) if texture else None
             return None
     return None
+
+
+def _inside(path: Path, root: Path, max_bytes: int) -> Path | None:
+    """`path` resolved, when it is a regular file inside `root` of at most `max_bytes`."""
+    try:
+        resolved = path.resolve()
+        ok = (resolved.is_relative_to(root) and resolved.is_file()
+              and resolved.stat().st_size <= max_bytes)
+    except (OSError, RuntimeError):   # RuntimeError: a link loop
+        return None
+    return resolved if ok else None
+
+
+def _bounded_text(path: Path, max_bytes: int) -> str | None:
+    try:
+        with path.open("rb") as f:
+            return f.read(max_bytes).decode("utf-8", "replace")
+    except OSError:
+        return None
 
 
 def _pose_matrix(position, quaternion_xyzw) -> np.ndarray:

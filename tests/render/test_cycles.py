@@ -289,3 +289,29 @@ def test_a_blender_that_dies_is_one_scenes_error_with_its_last_words():
         renderer._blender._proc.wait()
         with pytest.raises(RuntimeError, match="Blender stopped"):
             renderer.render(settled, drawn.views[0], drawn.light)
+
+
+def test_an_objs_material_library_is_read_only_inside_its_folder(tmp_path):
+    # An asset is untrusted: its MTL may name any file. Only regular files inside the OBJ's own
+    # folder, links resolved, are taken as its texture.
+    from simgen.render.cycles import _mtl_texture
+
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(b"\x89PNG not really")
+    asset = tmp_path / "asset"
+    asset.mkdir()
+    (asset / "tex.png").write_bytes(b"\x89PNG")
+    (asset / "link.png").symlink_to(outside)
+    cases = {"good": ("m.mtl", "tex.png", asset / "tex.png"),
+             "up": ("m.mtl", "../secret.png", None),
+             "absolute": ("m.mtl", str(outside), None),
+             "link": ("m.mtl", "link.png", None),
+             "mtl outside": ("../evil.mtl", "tex.png", None)}
+    (tmp_path / "evil.mtl").write_text("map_Kd asset/tex.png\n")
+    for name, (mtl, texture, expected) in cases.items():
+        obj = asset / f"{name.replace(' ', '_')}.obj"
+        obj.write_text(f"mtllib {mtl}\nv 0 0 0\n")
+        if mtl == "m.mtl":
+            (asset / "m.mtl").write_text(f"newmtl a\nmap_Kd {texture}\n")
+        _mtl_texture.cache_clear()
+        assert _mtl_texture(str(obj)) == (str(expected) if expected else None), name
