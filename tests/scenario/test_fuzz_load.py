@@ -125,4 +125,6 @@ def test_generating_a_mutated_scenario_verifies_or_fails_in_one_line(tmp_path_fa
     else:
         assert code == 2, err.getvalue()
         assert len(stderr) == 1 and stderr[0].startswith("simgen: error: "), err.getvalue()
-        assert not out.exists()
+        if out.exists():   # a later scene failed: the finished ones are kept for --resume
+            assert "scenes finished before it are kept" in stderr[0], stderr[0]
+            assert list((out / ".simgen" / "scenes").glob("*.json"))
