@@ -38,6 +38,8 @@ from simgen.render.frame import Frame, RendererUnavailable
 BLENDER_VERSION = "5.0.1"
 # Where `simgen cycles install` puts Blender's Python packages; SIMGEN_CYCLES_HOME moves it.
 DEFAULT_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simgen"
+# One lock file per slot of cores, shared by every simgen process on this machine.
+CORES_DIR = DEFAULT_HOME / "cycles-cores"
 CHILD_SCRIPT = Path(__file__).with_name("blender_child.py")
 
 # PyBullet's visual geometry types (getVisualShapeData) that Blender builds.
@@ -110,7 +112,7 @@ def claim_cores(threads: int) -> tuple[list[int] | None, Any]:
         return None, None
     import fcntl
 
-    folder = DEFAULT_HOME / "cycles-cores"
+    folder = CORES_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

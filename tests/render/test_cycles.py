@@ -235,7 +235,7 @@ def test_each_blender_takes_cores_no_other_holds(tmp_path, monkeypatch):
     # cores slowed each other by a quarter, so each is pinned to cores of its own.
     from simgen.render import cycles
 
-    monkeypatch.setattr(cycles, "DEFAULT_HOME", tmp_path)
+    monkeypatch.setattr(cycles, "CORES_DIR", tmp_path)
     cpus = sorted(os.sched_getaffinity(0))
     claims = [cycles.claim_cores(1) for _ in cpus]
     if len(cpus) == 1:   # one core: nothing to share out
