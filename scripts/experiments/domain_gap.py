@@ -16,8 +16,12 @@ Arms (same scenario, seed and image budget; they differ only in what the name sa
   E  B with a share of target-domain images mixed in by `simgen mix` (the workflow of a user
      with a few real images); the mixed-in images come from the target domain, never from the
      target test scenes
+  F  (bin_picking) B plus floor and tray textures and random part colours: the shipped
+     bin_picking randomizes no appearance, tabletop does
 
-    python3 scripts/experiments/domain_gap.py [--images 480] [--steps 700]
+    python3 scripts/experiments/domain_gap.py [--scenario tabletop] [--scenario bin_picking]
+
+Results go to experiments/domain_gap/SCENARIO.{md,json,png}, written after every arm.
 
 Needs torch and torchvision (see the README: the `experiment` recipe) and Blender for Cycles
 (`simgen cycles install`; without it the target set falls back to held-out appearance on the
@@ -53,6 +57,15 @@ FIXED = ["static.0.appearance.color_rgba=[0.55, 0.6, 0.55, 1]",
          "objects.0.appearance.color_rgba=[0.8, 0.25, 0.2, 1]",
          "distractors.1.appearance.color_rgba=[0.5, 0.5, 0.6, 1]",
          "light.direction=[1, 1, 2]"]
+# Cycles' look of the target domain (lights, sky, exposure, materials) on every scenario.
+TARGET_CYCLES = [
+    "cycles.samples=16",
+    "cycles.sky={strength: {uniform: [0.01, 0.03]}, sun_elevation_deg: {uniform: [15, 60]},"
+    " sun_rotation_deg: {uniform: [0, 360]}}",
+    "cycles.sun={strength: {uniform: [0.5, 2.5]}, angle_deg: {uniform: [1, 8]}}",
+    "cycles.exposure={uniform: [-0.5, 0.5]}",
+    "cycles.materials=[{section: objects, roughness: {uniform: [0.1, 0.6]}, "
+    "specular: {uniform: [0.3, 0.8]}}]"]
 # The target domain: textures, colours, lights and camera ranges no training arm draws.
 TARGET = ["splits={train: 1.0}",
           "static.0.appearance.textures=[assets:textures/cardboard.png, assets:textures/noise_blue.png,"
@@ -67,19 +80,52 @@ TARGET = ["splits={train: 1.0}",
           "distractors.1.appearance.color_rgba=[{uniform: [0, 0.1]}, {uniform: [0.6, 1]}, "
           "{uniform: [0, 0.1]}, 1]",
           "camera.elevation_deg={uniform: [70, 80]}", "camera.distance_m={uniform: [0.9, 1.2]}",
-          "cycles.samples=16",
-          "cycles.sky={strength: {uniform: [0.01, 0.03]}, sun_elevation_deg: {uniform: [15, 60]},"
-          " sun_rotation_deg: {uniform: [0, 360]}}",
-          "cycles.sun={strength: {uniform: [0.5, 2.5]}, angle_deg: {uniform: [1, 8]}}",
-          "cycles.exposure={uniform: [-0.5, 0.5]}",
+          *TARGET_CYCLES,
           "cycles.lights=[{type: area, count: {randint: [0, 1]}, position: [{uniform: [-1, 1]}, "
           "{uniform: [-1, 1]}, 1.8], look_at: [0, 0, 0.63], power_w: {uniform: [5, 25]}, "
-          "size_m: 0.5}]",
-          "cycles.materials=[{section: objects, roughness: {uniform: [0.1, 0.6]}, "
-          "specular: {uniform: [0.3, 0.8]}}]"]
-TARGET_FALLBACK = [o for o in TARGET if not o.startswith("cycles.")]
+          "size_m: 0.5}]"]
+
+# bin_picking as shipped randomizes poses, counts, camera and light direction, but no colour or
+# texture: its arm A fixes the light, and arm F adds what tabletop's B has (textures for the
+# floor and tray, random part colours) to show what appearance randomization adds there.
+BIN_FIXED = ["light.direction=[0.2, 0.3, 1]"]
+BIN_PARTS = range(7)   # bolt, nut, bracket, gear, elbow, block, flange
+BIN_APPEARANCE = [
+    "static.0.appearance.color_rgba=[{uniform: [0.3, 1]}, {uniform: [0.3, 1]}, "
+    "{uniform: [0.3, 1]}, 1]",
+    "static.0.appearance.textures=[assets:textures/noise.png, assets:textures/checker.png, "
+    "assets:textures/stripes.png]",
+    "static.0.appearance.texture_probability=0.5",
+    "static.1.appearance.textures=[assets:textures/wood.png, assets:textures/wood_dark.png, "
+    "assets:textures/noise.png, assets:textures/stripes_hazard.png]",
+    "static.1.appearance.texture_probability=0.7",
+    *[f"objects.{i}.appearance.color_rgba=[{{uniform: [0.1, 1]}}, {{uniform: [0.1, 1]}}, "
+      "{uniform: [0.1, 1]}, 1]" for i in BIN_PARTS]]
+BIN_TARGET = [
+    "splits={train: 1.0}",
+    "static.0.appearance.textures=[assets:textures/cardboard.png, assets:textures/noise_blue.png,"
+    " assets:textures/checker_blue.png]",
+    "static.0.appearance.texture_probability=1",
+    "static.1.appearance.textures=[assets:textures/metal_brushed.png, "
+    "assets:textures/cardboard_white.png, assets:textures/noise_green.png]",
+    "static.1.appearance.texture_probability=1",
+    *[f"objects.{i}.appearance.color_rgba=[{{uniform: [0.0, 0.1]}}, {{uniform: [0.0, 0.1]}}, "
+      "{uniform: [0.0, 0.1]}, 1]" for i in BIN_PARTS],
+    "camera.elevation_deg={uniform: [62, 72]}", "camera.distance_m={uniform: [0.65, 0.75]}",
+    *TARGET_CYCLES,
+    "cycles.lights=[{type: area, count: {randint: [0, 1]}, position: [{uniform: [-0.5, 0.5]}, "
+    "{uniform: [-0.5, 0.5]}, 1.2], look_at: [0, 0, 0.05], power_w: {uniform: [5, 25]}, "
+    "size_m: 0.3}]"]
+
+# Per scenario: arm A's overrides, the target domain's, and the extra arms' (name: overrides on
+# top of B). The overrides name the scenario's own entries (static.0, objects.0, ...).
+SCENARIOS = {
+    "tabletop": {"fixed": FIXED, "target": TARGET, "extra": {}},
+    "bin_picking": {"fixed": BIN_FIXED, "target": BIN_TARGET, "extra": {"F": BIN_APPEARANCE}},
+}
 ARMS = {"A": "no randomization", "B": "full randomization", "C": "B + sobol sampling",
-        "D": "B, half rendered by Cycles", "E": "B + target-domain share (simgen mix)"}
+        "D": "B, half rendered by Cycles", "E": "B + target-domain share (simgen mix)",
+        "F": "B + floor/tray textures and part colours"}
 
 
 def sha256(path: Path) -> str:
@@ -292,11 +338,10 @@ def markdown(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    # The arms' and the target's overrides name tabletop's entries (static.0, objects.0, ...);
-    # another scenario needs its own (bin_picking has one distractor group, not two).
-    parser.add_argument("--scenario", action="append", choices=["tabletop"],
-                        help="tabletop (the default; the arms' overrides are written for it)")
-    parser.add_argument("--arms", default="ABCDE")
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                        help="repeatable; tabletop by default (about an hour on 2 CPU cores)")
+    parser.add_argument("--arms", default="ABCDEF",
+                        help="arms to run (F exists for bin_picking only)")
     parser.add_argument("--images", type=int, default=480, help="training images per arm")
     parser.add_argument("--target-images", type=int, default=160)
     parser.add_argument("--target-share", type=float, default=0.1,
@@ -308,9 +353,9 @@ def main() -> int:
     parser.add_argument("--results", default=str(REPO / "experiments" / "domain_gap"))
     args = parser.parse_args()
 
-    import torch
-
     import subprocess
+
+    import torch
 
     import simgen
     from simgen.export.mix import mix_datasets
@@ -328,65 +373,74 @@ def main() -> int:
         err = probe.stderr.strip()
         print(f"no Cycles here ({err}): the target set is held-out appearance on the other "
               "renderers, and arm D is left out", file=sys.stderr)
-    arms = [a for a in args.arms if cycles or a != "D"]
     machine = (f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, torch "
                f"{torch.__version__}, "
                + (torch.cuda.get_device_name(0) if DEVICE == "cuda" else "CPU"))
-    results = {"budget": {"images": args.images, "steps": args.steps, "batch": args.batch,
-                          "seed": args.seed, "size": "160x120", "pretrained": False},
-               "target_note": ("Cycles, held-out textures, colours, lights and cameras" if cycles
-                               else "held-out textures, colours and cameras, tiny/EGL"),
-               "machine": machine, "command": " ".join(sys.argv), "arms": []}
+    tables = []
     for scenario in args.scenario or ["tabletop"]:
+        config = SCENARIOS[scenario]
+        arms = [a for a in args.arms if (a in "ABCDE" or a in config["extra"])
+                and (cycles or a != "D")]
         categories = simgen.load_scenario(scenario).spec.categories
-        results["categories"] = categories
-        name = Path(scenario).stem
-        target_over = SIZE + (TARGET if cycles else TARGET_FALLBACK)
+        results = {"scenario": scenario, "categories": categories,
+                   "budget": {"images": args.images, "steps": args.steps, "batch": args.batch,
+                              "seed": args.seed, "size": "160x120", "pretrained": False},
+                   "target_note": ("Cycles, held-out textures, colours, lights and cameras"
+                                   if cycles else "held-out textures, colours and cameras, "
+                                   "tiny/EGL (no Cycles here)"),
+                   "machine": machine, "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+                   "arms": []}
+        target_over = SIZE + [o for o in config["target"] if cycles or not o.startswith("cycles.")]
         renderer = "cycles" if cycles else "auto"
-        print(f"{name}: target sets", flush=True)
-        target = generate(scenario, target_over, work / name / "target_test", args.target_images,
-                          args.seed + 1000, renderer)
+        print(f"{scenario}: target sets", flush=True)
+        target = generate(scenario, target_over, work / scenario / "target_test",
+                          args.target_images, args.seed + 1000, renderer)
         share = max(1, round(args.target_share * args.images))
-        target_train = generate(scenario, target_over, work / name / "target_train", share,
+        target_train = generate(scenario, target_over, work / scenario / "target_train", share,
                                 args.seed + 2000, renderer)
+        results["target"] = target
         for arm in arms:
-            print(f"{name}: arm {arm} ({ARMS[arm]})", flush=True)
-            folder = work / name / arm
+            print(f"{scenario}: arm {arm} ({ARMS[arm]})", flush=True)
+            folder = work / scenario / arm
             sources = []
             if arm == "A":
-                sources.append(generate(scenario, SIZE + FIXED, folder, args.images, args.seed, "auto"))
+                sources.append(generate(scenario, SIZE + config["fixed"], folder, args.images,
+                                        args.seed, "auto"))
             elif arm in ("B", "E"):
-                sources.append(generate(scenario, SIZE, work / name / "B", args.images, args.seed,
-                                        "auto"))
+                sources.append(generate(scenario, SIZE, work / scenario / "B", args.images,
+                                        args.seed, "auto"))
             elif arm == "C":
                 sources.append(generate(scenario, SIZE + ["sampling=sobol"], folder, args.images,
                                         args.seed, "auto"))
             elif arm == "D":   # the same scenes as B: its first half as B made it, the rest by Cycles
                 half = args.images // 2
-                sources.append(generate(scenario, SIZE, work / name / "B", args.images, args.seed,
-                                        "auto"))
+                sources.append(generate(scenario, SIZE, work / scenario / "B", args.images,
+                                        args.seed, "auto"))
                 sources.append(generate(scenario, SIZE + ["cycles.samples=16"], folder,
                                         args.images, args.seed, "cycles", (half + 1, args.images)))
+            else:              # an extra arm: B plus its overrides
+                sources.append(generate(scenario, SIZE + config["extra"][arm], folder,
+                                        args.images, args.seed, "auto"))
             own = Path(sources[0]["path"])
             if arm == "E":
-                mixed = work / name / "E_mixed"
+                mixed = work / scenario / "E_mixed"
                 if not (mixed / "annotations").is_dir():
                     fraction = (args.images - share) / args.images
-                    real = as_foreign_coco(Path(target_train["path"]), work / name / "target_real")
+                    real = as_foreign_coco(Path(target_train["path"]),
+                                           work / scenario / "target_real")
                     mix_datasets(real, own, mixed, synthetic_fraction=fraction, seed=args.seed,
                                  real_images=real.parent / "images")
                 samples = coco_samples(mixed, "train")
             elif arm == "D":
                 half = args.images // 2
-                first = [s for s in coco_samples(own, "train")
-                         if int(s[0].stem) <= half]
+                first = [s for s in coco_samples(own, "train") if int(s[0].stem) <= half]
                 samples = first + coco_samples(Path(sources[1]["path"]), "train")
             else:
                 samples = coco_samples(own, "train")
             print(f"  {len(samples)} training images; training", flush=True)
             model, seconds = train(samples, len(categories), args.steps, args.batch, args.seed,
                                    160, 120)
-            row = {"scenario": name, "arm": arm, "train_images": len(samples),
+            row = {"scenario": scenario, "arm": arm, "train_images": len(samples),
                    "sources": sources, "train_s": seconds,
                    "target": evaluate(model, Path(target["path"]), "train", categories),
                    "own_val": evaluate(model, own, "val", categories)}
@@ -396,11 +450,12 @@ def main() -> int:
             print(f"  target AP50 {row['target']['AP50']:.3f}, own val AP50 "
                   f"{row['own_val']['AP50']:.3f}", flush=True)
             results["arms"].append(row)
-        results["target"] = target
-        (results_dir / "results.json").write_text(json.dumps(results, indent=1))
-        (results_dir / "results.md").write_text(markdown(results))
-        plot(results, results_dir / "results.png")
-    print(markdown(results))
+            # Written after every arm: a long run that stops keeps what it measured.
+            (results_dir / f"{scenario}.json").write_text(json.dumps(results, indent=1))
+            (results_dir / f"{scenario}.md").write_text(markdown(results))
+            plot(results, results_dir / f"{scenario}.png")
+        tables.append(markdown(results))
+    print("\n".join(tables))
     return 0
 
 
