@@ -152,10 +152,12 @@ def _render_view(ctx: _SceneContext, view: int) -> _Render:
     if spec.labels.occlusion == "exact":
         # Half the image on every side catches most of what leaves the frame.
         mx, my = camera.width // 2, camera.height // 2
-        for label in annotate(frame.instance_map, ctx.categories, 1):
-            uid = ctx.settled.labeled_body_ids[label.instance_id - 1]
-            with stage("render alone (occlusion)"):
-                alone = ctx.renderer.render_alone(uid, camera, mx, my)
+        seen = annotate(frame.instance_map, ctx.categories, 1)
+        uids = [ctx.settled.labeled_body_ids[label.instance_id - 1] for label in seen]
+        with stage("render alone (occlusion)"):
+            alone_masks = ctx.renderer.render_alone_many(uids, camera, mx, my)
+        for label, uid in zip(seen, uids):
+            alone = alone_masks[uid]
             facts = occlusion(label.area, alone, mx, my, camera.width, camera.height)
             if facts is not None:
                 occluded[label.instance_id] = facts

@@ -6,6 +6,21 @@ canvas. A render's cost is mostly per pixel, and an object covers a small part o
 times the image; the window is the same pixel grid (the principal point moves by whole pixels),
 so its pixels are those of the whole canvas. Should the mask touch a window edge that is not
 the canvas edge (a visual mesh larger than its collision box), the whole canvas is rendered.
+
+A render call has a fixed cost besides its pixels (measured on this machine's Mesa: EGL 9 ms,
+TinyRenderer 3 ms, about as much as 300,000 and 150,000 window pixels), and a view holds several
+objects. Objects whose windows do not overlap cannot cover one another's window, so they are
+rendered alone together: one call for a group, over the box around their windows, each object's
+mask read in its own window (`render_alone_many`). The groups are a greedy colouring of the
+windows' overlap graph that joins a window to a group only where the larger box costs less than
+a call of its own. An object with a pixel outside its own window (it could cover a neighbour's)
+makes its whole group render one object at a time, as before.
+
+"The same pixel grid" holds up to float32 rounding in TinyRenderer's viewport transform: a pixel
+centre within rounding of a triangle edge can fall either way in windows of different sizes
+(measured: 1 pixel of 1 object in 176 bin_picking objects differed between an object's own
+window and its group's box; the box agreed with the whole canvas). EGL and Cycles: no pixel of
+364 and 112 objects differed.
 """
 
 from __future__ import annotations
@@ -21,6 +36,8 @@ ALONE_PAD_M = 0.01
 ALONE_PAD_PX = 2
 
 Window = tuple[int, int, int, int]   # x0, y0, x1, y1 on the canvas
+# render_group(uids, window) -> {uid: bool mask of the window}: those bodies alone, together.
+GroupRender = Callable[[list, Window], dict]
 
 
 def render_alone(world: Any, uid: int, camera: Any, margin_x: int, margin_y: int,
@@ -64,3 +81,77 @@ def alone_window(world: Any, uid: int, camera: Any, margin_x: int, margin_y: int
     x1 = min(w, int(np.ceil(uv[:, 0].max())) + 1 + ALONE_PAD_PX)
     y1 = min(h, int(np.ceil(uv[:, 1].max())) + 1 + ALONE_PAD_PX)
     return x0, y0, x1, y1
+
+
+def _area(window: Window) -> int:
+    return (window[2] - window[0]) * (window[3] - window[1])
+
+
+def _box(windows: list[Window]) -> Window:
+    return (min(w[0] for w in windows), min(w[1] for w in windows),
+            max(w[2] for w in windows), max(w[3] for w in windows))
+
+
+def _overlap(a: Window, b: Window) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def plan_groups(windows: dict[int, Window | None], call_px: int) -> list[list[int]]:
+    """Bodies that can be rendered alone in one call: no two windows of a group overlap, and a
+    window joins the group whose box grows least, if that growth (in pixels) is less than a call
+    of its own costs (`call_px`, the fixed cost in pixels, plus the window). Unbounded windows
+    (None) and empty ones are rendered by themselves. Deterministic: largest windows first,
+    ties by body id."""
+    groups: list[tuple[list[int], Window]] = []
+    singles: list[list[int]] = []
+    order = sorted(windows, key=lambda u: (-_area(windows[u]) if windows[u] else 0, u))
+    for uid in order:
+        window = windows[uid]
+        if window is None or window[2] <= window[0] or window[3] <= window[1]:
+            singles.append([uid])
+            continue
+        best, best_growth = None, call_px + _area(window)
+        for g, (members, box) in enumerate(groups):
+            if any(_overlap(window, windows[m]) for m in members):
+                continue
+            growth = _area(_box([box, window])) - _area(box)
+            if growth < best_growth:
+                best, best_growth = g, growth
+        if best is None:
+            groups.append(([uid], window))
+        else:
+            members, box = groups[best]
+            groups[best] = (members + [uid], _box([box, window]))
+    return [members for members, _ in groups] + singles
+
+
+def render_alone_many(world: Any, uids: list[int], camera: Any, margin_x: int, margin_y: int,
+                      render_group: GroupRender, call_px: int) -> dict[int, np.ndarray]:
+    """{uid: render_alone's canvas mask} for every body in `uids`, in as few render calls as
+    `plan_groups` finds (see the module's note)."""
+    w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
+    windows = {uid: alone_window(world, uid, camera, margin_x, margin_y, w, h) for uid in uids}
+    out: dict[int, np.ndarray] = {}
+    for group in plan_groups(windows, call_px):
+        if len(group) > 1:
+            box = _box([windows[u] for u in group])
+            masks = render_group(group, box)
+            canvases: dict[int, np.ndarray] | None = {}
+            for uid in group:
+                canvas = np.zeros((h, w), dtype=bool)
+                canvas[box[1]:box[3], box[0]:box[2]] = masks[uid]
+                x0, y0, x1, y1 = windows[uid]
+                inside = canvas[y0:y1, x0:x1]
+                touches = ((x0 > 0 and inside[:, 0].any()) or (y0 > 0 and inside[0].any())
+                           or (x1 < w and inside[:, -1].any()) or (y1 < h and inside[-1].any()))
+                if touches or inside.sum() != masks[uid].sum():   # a pixel outside its window
+                    canvases = None
+                    break
+                canvases[uid] = canvas
+            if canvases is not None:
+                out.update(canvases)
+                continue
+        for uid in group:   # one call per body: as render_alone always did
+            out[uid] = render_alone(world, uid, camera, margin_x, margin_y,
+                                    lambda window, uid=uid: render_group([uid], window)[uid])
+    return out

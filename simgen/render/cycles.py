@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from simgen import timing
-from simgen.render.alone import render_alone
+from simgen.render.alone import render_alone, render_alone_many
 from simgen.render.frame import Frame, RendererUnavailable
 
 BLENDER_VERSION = "5.0.1"
@@ -44,6 +44,9 @@ CHILD_SCRIPT = Path(__file__).with_name("blender_child.py")
 
 # PyBullet's visual geometry types (getVisualShapeData) that Blender builds.
 GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE = 2, 3, 4, 5, 7
+# A label render's fixed cost in pixels of window (Blender syncs the scene and starts a render
+# each call): objects are rendered alone together wherever their windows allow.
+CALL_COST_PX = 1_000_000
 DEFAULT_MATERIAL = {"roughness": 0.5, "metallic": 0.0, "specular": 0.5}
 
 
@@ -384,6 +387,24 @@ class CyclesRenderer:
             return self._blender.request(request)[1][0] > 0
 
         return render_alone(self.world, uid, camera, margin_x, margin_y, window)
+
+    def render_alone_many(self, uids: list[int], camera: Any, margin_x: int,
+                          margin_y: int) -> dict[int, np.ndarray]:
+        """render_alone of every body in `uids`, in as few label renders as their windows allow
+        (simgen.render.alone); the index pass tells the bodies of a group apart."""
+        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
+        settled = self._scene[0]
+        instances = {uid: i for i, uid in enumerate(settled.labeled_body_ids, start=1)
+                     if uid >= 0}
+
+        def group(members: list[int], win: tuple[int, int, int, int]) -> dict[int, np.ndarray]:
+            request = {"op": "labels", "camera": self._camera(camera), "only": members,
+                       "canvas": [w, h], "offset": [margin_x, margin_y], "window": list(win)}
+            index = self._blender.request(request)[1][0]
+            return {uid: index == instances[uid] for uid in members}
+
+        return render_alone_many(self.world, uids, camera, margin_x, margin_y, group,
+                                 CALL_COST_PX)
 
 
 def _blender_light(light: dict[str, Any]) -> dict[str, Any]:

@@ -413,13 +413,13 @@ class World:
         return False
 
     @contextlib.contextmanager
-    def isolated(self, uid: int) -> Iterator[None]:
-        """Every body but `uid` moved far below the scene for the block, then put back exactly
+    def isolated(self, *uids: int) -> Iterator[None]:
+        """Every body but `uids` moved far below the scene for the block, then put back exactly
         (no step runs in between, so the scene is as it was)."""
         p, cid = self.p, self.client
         others = [p.getBodyUniqueId(i, physicsClientId=cid)
                   for i in range(p.getNumBodies(physicsClientId=cid))]
-        others = [b for b in others if b != uid]
+        others = [b for b in others if b not in uids]
         saved = [p.getBasePositionAndOrientation(b, physicsClientId=cid) for b in others]
         for b in others:
             p.resetBasePositionAndOrientation(b, (0.0, 0.0, 10 * PARKED_Z_M), (0, 0, 0, 1),

@@ -71,6 +71,88 @@ def test_a_mesh_beyond_its_collision_box_falls_back_to_the_whole_canvas(rendered
                                   render._render_mask(uid, camera, mx, my, w, h))
 
 
+@pytest.mark.parametrize("scene, scene_index", [("tabletop", 1), ("bin_picking", 0)])
+def test_objects_rendered_alone_together_have_the_masks_of_one_at_a_time(rendered, scene,
+                                                                          scene_index):
+    """Objects whose windows do not overlap are rendered alone in one call; each mask equals
+    the object rendered alone over the whole canvas (and in its own window), in fewer calls."""
+    render, _, _ = rendered
+    scenario = load(REPO / f"scenes/{scene}.yaml", ["image.width=320", "image.height=240"])
+    drawn = sample(scenario, scene_streams(0, scene_index).sampling, seed=0,
+                   scene_index=scene_index)
+    settled = render.world.settle(drawn, scenario.spec.settle)
+    objects = calls = 0
+    for camera in drawn.views:
+        frame = render.render(settled, camera, drawn.light)
+        uids = [settled.labeled_body_ids[i - 1] for i in np.unique(frame.instance_map) if i > 0]
+        mx, my = camera.width // 2, camera.height // 2
+        w, h = camera.width + 2 * mx, camera.height + 2 * my
+        windows = {u: alone_module.alone_window(render.world, u, camera, mx, my, w, h)
+                   for u in uids}
+        groups = alone_module.plan_groups(windows, 150_000)
+        assert sorted(u for g in groups for u in g) == sorted(uids)
+        for group in groups:   # no two windows of a group overlap
+            for i, a in enumerate(group):
+                assert not any(alone_module._overlap(windows[a], windows[b]) for b in group[i + 1:])
+        together = render.render_alone_many(uids, camera, mx, my)
+        for uid in uids:
+            whole = render._render_mask(uid, camera, mx, my, w, h)
+            np.testing.assert_array_equal(together[uid], whole)
+            np.testing.assert_array_equal(together[uid], render.render_alone(uid, camera, mx, my))
+        objects += len(uids)
+        calls += len(groups)
+    assert objects >= 12 and calls <= 0.75 * objects
+
+
+def test_a_group_whose_object_leaves_its_window_is_rendered_one_at_a_time(rendered,
+                                                                          monkeypatch):
+    """An object with pixels outside its window (a collision box shrunk to a point) could cover
+    a neighbour's window: its group falls back to one call per object, and on to the whole
+    canvas, so every mask is still the object alone."""
+    render, drawn, settled = rendered
+    real_aabb = render.world.body_aabb
+    monkeypatch.setattr(alone_module, "ALONE_PAD_M", 0.0)
+    uids = [u for u in settled.labeled_body_ids if u >= 0]
+    checked = 0
+    for camera in drawn.views:
+        mx, my = camera.width // 2, camera.height // 2
+        w, h = camera.width + 2 * mx, camera.height + 2 * my
+        for shrunk in uids:
+            if render._render_mask(shrunk, camera, mx, my, w, h).sum() < 50:
+                continue
+            lo, hi = real_aabb(shrunk)
+            centre = (lo + hi) / 2
+            monkeypatch.setattr(render.world, "body_aabb",
+                                lambda u: (centre, centre) if u == shrunk else real_aabb(u))
+            windows = {u: alone_module.alone_window(render.world, u, camera, mx, my, w, h)
+                       for u in uids}
+            if not any(len(g) > 1 and shrunk in g
+                       for g in alone_module.plan_groups(windows, 10**9)):
+                continue   # its point of a window overlaps a window of every group
+            many = _huge_groups(type(render).render_alone_many)
+            together = many(render, uids, camera, mx, my)
+            for uid in uids:
+                np.testing.assert_array_equal(together[uid],
+                                              render._render_mask(uid, camera, mx, my, w, h))
+            checked += 1
+    assert checked >= 2
+
+
+def _huge_groups(method):
+    """render_alone_many with any growth of a group's box accepted: the shrunk object is sure
+    to share a call."""
+    def wrapped(self, *args):
+        import simgen.render.renderer as renderer_module
+
+        saved = dict(renderer_module.CALL_COST_PX)
+        renderer_module.CALL_COST_PX.update({k: 10**9 for k in saved})
+        try:
+            return method(self, *args)
+        finally:
+            renderer_module.CALL_COST_PX.update(saved)
+    return wrapped
+
+
 def test_egl_images_larger_than_its_framebuffer_are_rendered_in_exact_tiles():
     """Beyond 1024 x 768 the EGL plugin resamples; in tiles the instance map of a 1200 x 900
     image equals, pixel for pixel, its top-left 1024 x 768 rendered in one piece."""
