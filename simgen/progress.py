@@ -3,6 +3,10 @@
 A CI log or a file gets a line like `simgen: generate 120/400 images (30%), 14.2 images/s,
 about 20 s left` every `LINE_EVERY_S` seconds (and one at the end), instead of a bar's carriage
 returns, or of nothing at all for minutes.
+
+`simgen generate` also prints, once, what the whole run will take, as soon as a few scenes past
+each worker's first (start-up) have been measured: `simgen: estimated 12 min 30 s for 2000
+images (2.7 images/s measured over 24 images)`.
 """
 
 from __future__ import annotations
@@ -72,3 +76,53 @@ class _Lines:
                 text += f", about {left:.0f} s left"
         print(text, file=self.stream, flush=True)
         self.printed = self.done
+
+
+def duration(seconds: float) -> str:
+    """'45 s', '12 min 30 s', '3 h 05 min': what a person reads at a glance."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class Estimate:
+    """Wraps a bar: after `warm` scene updates (each worker's first scene carries its start-up)
+    and `measure` more, prints once the time the rest will take at the rate of those `measure`
+    scenes. Nothing when the run ends first, or when the bar is silent."""
+
+    def __init__(self, bar: Any, total: int, done: int, warm: int, measure: int = 3,
+                 stream: TextIO | None = None, clock: Any = time.monotonic) -> None:
+        self.bar, self.total, self.done = bar, total, done
+        self.warm, self.measure = warm, measure
+        self.stream, self.clock = (sys.stderr if stream is None else stream), clock
+        self.scenes = 0
+        self.mark: tuple[float, int] | None = None
+        self.printed = isinstance(bar, _Silent)
+
+    def update(self, n: int = 1) -> None:
+        self.bar.update(n)
+        self.done += n
+        self.scenes += 1
+        if self.printed:
+            return
+        if self.scenes == self.warm:
+            self.mark = (self.clock(), self.done)
+        elif self.mark is not None and self.scenes >= self.warm + self.measure:
+            seconds, images = self.clock() - self.mark[0], self.done - self.mark[1]
+            if seconds <= 0 or self.done >= self.total:
+                return
+            rate = images / seconds
+            line = (f"simgen: estimated {duration((self.total - self.done) / rate)} more for "
+                    f"{self.total} images ({rate:.3g} images/s measured over {images} images)")
+            writer = getattr(self.bar, "write", None)   # tqdm: above its bar
+            if writer is not None:
+                writer(line, file=self.stream)
+            else:
+                print(line, file=self.stream, flush=True)
+            self.printed = True
+
+    def close(self) -> None:
+        self.bar.close()

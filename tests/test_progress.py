@@ -54,3 +54,43 @@ def test_a_terminal_gets_a_bar_and_quiet_gets_nothing(monkeypatch):
     bar.close()
     assert isinstance(progress(10, "images", "generate", stream=io.StringIO()), _Lines)
     assert isinstance(progress(10, "images", "x", enabled=False), progress_module._Silent)
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_generate_estimates_the_whole_run_once_after_the_first_scenes():
+    from simgen.progress import Estimate, duration
+
+    stream, clock = io.StringIO(), _Clock()
+    bar = _Lines(400, "images", "generate", io.StringIO(), clock)
+    estimate = Estimate(bar, 400, 0, warm=2, measure=3, stream=stream, clock=clock)
+    for scene in range(10):
+        clock.now += 30.0 if scene < 2 else 2.0   # each worker's first scene starts it up
+        estimate.update(4)
+        if scene < 4:
+            assert stream.getvalue() == ""
+    # Measured over scenes 3 to 5: 12 images in 6 s, 2 images/s; 380 images left.
+    assert stream.getvalue() == ("simgen: estimated 3 min 10 s more for 400 images "
+                                 "(2 images/s measured over 12 images)\n")
+    assert bar.done == 40
+    assert duration(59.4) == "59 s" and duration(3725) == "1 h 02 min"
+
+
+def test_no_estimate_when_quiet_or_when_the_run_is_done_first():
+    from simgen.progress import Estimate, _Silent
+
+    stream, clock = io.StringIO(), _Clock()
+    quiet = Estimate(_Silent(), 400, 0, warm=1, stream=stream, clock=clock)
+    short = Estimate(_Lines(8, "images", "generate", io.StringIO(), clock), 8, 0, warm=1,
+                     stream=stream, clock=clock)
+    for _ in range(6):
+        clock.now += 1.0
+        quiet.update(4)
+        short.update(2)
+    assert stream.getvalue() == ""

@@ -16,6 +16,7 @@ from simgen.errors import SimgenError
 from simgen.dataset import layout, writer as ds
 from simgen.timing import stage
 from simgen.dataset.images import FORMATS
+from simgen.progress import Estimate
 from simgen.provenance import code_sha256, package_versions
 from simgen.scenario import Scenario, load
 from simgen.scenario.schema import SplitSpec
@@ -125,8 +126,11 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                 ds.write_run_state(out, run_state)
                 done = set()
             todo = [(scene, items) for scene, items in plan if scene not in done]
-            bar = _progress(sum(len(v) for _, v in plan), progress)
+            total = sum(len(v) for _, v in plan)
+            bar = _progress(total, progress)
             bar.update(sum(len(v) for s, v in plan if s in done))
+            bar = Estimate(bar, total, sum(len(v) for s, v in plan if s in done),
+                           warm=min(workers, max(1, len(todo))))
             job = Job(scenario, render.name, image_format,
                       math.ceil(images / spec.images_per_scene),
                       render_threads(min(workers, max(1, len(todo)))))
@@ -201,7 +205,7 @@ def _stop_on_os_error(out: Path, created: bool, err: OSError) -> None:
                       "with --resume") from None
 
 
-def _progress(total: int, enabled: bool):
+def _progress(total: int, enabled: bool) -> Any:
     from simgen.progress import progress
 
     return progress(total, "images", "generate", enabled)
