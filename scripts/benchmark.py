@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """simgen benchmark: end-to-end speed against a raw render-only loop, measured in one run.
 
+First (with --renderer all, the default), the default path: `simgen generate` with the scenario's
+own settings (renderer auto, exact occlusion where the scenario asks for it, all cores) against
+the loop a user would write instead (NAIVE_OBJECTS: one TinyRenderer view a scene, boxes, RLE,
+PNG, one process per core), at the same image size.
+
 For each renderer (tiny, and egl where it starts): R0 is PyBullet rendering the same settled
 scenes, views and resolution with nothing else; each end-to-end row is `simgen.generate` on the
 same scenario and seed, with full labels and a photometric augmentation. A ratio near 1 means
@@ -22,6 +27,7 @@ out; they are reported separately as `startup_s`.
 
     python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 48] [--rounds 3]
                                  [--renderer all|tiny|egl|cycles] [--workers N] [--json out.json]
+    python3 scripts/benchmark.py --default-only          # simgen's defaults against the naive loop
     python3 scripts/benchmark.py --memory 1000,10000     # peak RSS of long runs, small images
 """
 
@@ -99,6 +105,70 @@ def end_to_end(scenario, images: int, renderer: str, workers: int = 1,
     rate = counted / (commits[-1][0] - t0)
     first = sum(n for _, n in commits[:warm])
     return rate, max(0.0, (t0 - start) - first / rate)
+
+
+# The loop a user would write instead of simgen (issue 17's yardstick): per image, reset, load a
+# plane, the table and 8 objects above it, settle 240 steps, one TinyRenderer view, boxes by
+# np.where, RLE masks by pycocotools, a PNG; one process per core.
+NAIVE_OBJECTS = ("objects/mug.urdf", "duck_vhacd.urdf", "lego/lego.urdf", "jenga/jenga.urdf",
+                 "teddy_vhacd.urdf", "soccerball.urdf", "objects/mug.urdf", "lego/lego.urdf")
+
+
+def _naive_worker(job: tuple[int, int, int, int, str]) -> tuple[float, int]:
+    """(seconds, images) of the naive loop in this process, its set-up left out."""
+    import cv2
+    import numpy as np
+    import pybullet as p
+    import pybullet_data
+    from pycocotools import mask as mask_util
+
+    first, count, width, height, out = job
+    cv2.setNumThreads(1)
+    cid = p.connect(p.DIRECT)
+    p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=cid)
+    rng = np.random.default_rng(first)
+    view = p.computeViewMatrix([1.0, 0.0, 1.45], [0.0, 0.0, 0.63], [0, 0, 1])
+    projection = p.computeProjectionMatrixFOV(50, width / height, 0.05, 10.0)
+    start = time.perf_counter()
+    for image in range(first, first + count):
+        p.resetSimulation(physicsClientId=cid)
+        p.setGravity(0, 0, -9.81, physicsClientId=cid)
+        p.loadURDF("plane.urdf", physicsClientId=cid)
+        p.loadURDF("table/table.urdf", physicsClientId=cid)
+        ids = [p.loadURDF(name, [rng.uniform(-0.3, 0.3), rng.uniform(-0.2, 0.2), 0.75],
+                          p.getQuaternionFromEuler(rng.uniform(0, 6.28, 3).tolist()),
+                          physicsClientId=cid) for name in NAIVE_OBJECTS]
+        for _ in range(240):
+            p.stepSimulation(physicsClientId=cid)
+        _, _, rgba, _, seg = p.getCameraImage(width, height, view, projection,
+                                              renderer=p.ER_TINY_RENDERER, physicsClientId=cid)
+        rgba = np.asarray(rgba, np.uint8).reshape(height, width, 4)
+        seg = np.asarray(seg, np.int32).reshape(height, width)
+        annotations = []
+        for uid in ids:
+            ys, xs = np.where(seg == uid)
+            if len(xs) == 0:
+                continue
+            rle = mask_util.encode(np.asfortranarray((seg == uid).astype(np.uint8)))
+            annotations.append({"bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1),
+                                         int(ys.max() - ys.min() + 1)], "segmentation": rle})
+        cv2.imwrite(f"{out}/{image:06d}.png", cv2.cvtColor(rgba[:, :, :3], cv2.COLOR_RGB2BGR))
+    seconds = time.perf_counter() - start
+    p.disconnect(cid)
+    return seconds, count
+
+
+def naive_loop(images: int, workers: int, width: int, height: int) -> float:
+    """Images/s of the naive loop on `workers` processes (its steady state: each process's
+    own loop time, as simgen's rows leave start-up out)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    share = [images // workers + (1 if i < images % workers else 0) for i in range(workers)]
+    firsts = [sum(share[:i]) for i in range(workers)]
+    with tempfile.TemporaryDirectory() as out, ProcessPoolExecutor(workers) as pool:
+        done = list(pool.map(_naive_worker, [(f, n, width, height, out)
+                                             for f, n in zip(firsts, share) if n]))
+    return sum(n for _, n in done) / max(seconds for seconds, _ in done)
 
 
 STREAM_ROWS = ("stream, {w} DataLoader workers", "generate, {w} workers",
@@ -201,11 +271,39 @@ def r0_mesa_default_threads(path: str, images: int) -> float | None:
         return None
 
 
+def bench_default(path: str, images: int, workers: int, rounds: int) -> dict:
+    """`simgen generate` with its defaults (the scenario as it is, renderer auto, all cores)
+    against the naive loop on as many processes, at the scenario's image size: interleaved
+    rounds, the ratio taken in each."""
+    from statistics import median
+
+    scenario = simgen.load_scenario(path)
+    spec = scenario.spec
+    per_round = []
+    name = "auto"
+    for _ in range(rounds):
+        naive = naive_loop(images, workers, spec.image.width, spec.image.height)
+        rate, _ = end_to_end(scenario, images, "auto", workers)
+        per_round.append((naive, rate))
+    name = start_renderer_name(scenario)
+    return {"renderer": name, "workers": workers, "occlusion": spec.labels.occlusion,
+            "views_per_scene": spec.views_per_scene,
+            "images_per_s": {"naive loop": median(n for n, _ in per_round),
+                             "simgen generate, defaults": median(r for _, r in per_round)},
+            "ratio": median(r / n for n, r in per_round),
+            "ratio_rounds": [r / n for n, r in per_round]}
+
+
+def start_renderer_name(scenario) -> str:
+    with World() as world:
+        return start_renderer(world, "auto", scenario).name
+
+
 def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: int) -> dict:
     """Every row, measured in `rounds` interleaved rounds (R0, 1 worker, N workers, R0, ...):
     this machine's speed drifts by 10-20% over minutes, and a ratio of two rates taken minutes
     apart would carry that drift. Each ratio is the median of its per-round ratios; each rate
-    the median of its rounds. Exact occlusion and the stage shares are taken in round 1."""
+    the median of its rounds. The stage shares are taken in round 1."""
     from statistics import median
 
     from simgen import timing
@@ -228,8 +326,7 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
         many, startup_many = end_to_end(none, images, name, workers)
         row = {"R0 render only": r0, "end to end, 1 worker, occlusion none": one,
                many_row: many}
-        if round_index == 0:
-            row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name)[0]
+        row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name)[0]
         per_round.append(row)
         streamed = streaming(none, images, name)
         if streamed is not None:
@@ -341,6 +438,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--memory", help="comma-separated run sizes: measure peak RSS instead")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--default-only", action="store_true",
+                        help="only simgen generate's defaults against the naive loop")
     parser.add_argument("--r0-only", help=argparse.SUPPRESS)
     parser.add_argument("--mesa-default-threads", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -373,12 +472,15 @@ def main() -> int:
     names = ["tiny", "egl"] if args.renderer == "all" else [args.renderer]
     results = []
     cycles = None
-    if "cycles" in names or args.renderer == "all":
+    if ("cycles" in names or args.renderer == "all") and not args.default_only:
         # Not the rows below: one Cycles image costs what a hundred of EGL's do.
         names = [n for n in names if n != "cycles"]
         cycles = bench_cycles(args.scenario, args.images if args.renderer == "cycles"
                               else max(2, args.images // 8), args.workers)
-    for name in names:
+    default = None
+    if args.renderer == "all" or args.default_only:
+        default = bench_default(args.scenario, args.images, args.workers, args.rounds)
+    for name in ([] if args.default_only else names):
         try:
             results.append(bench_renderer(args.scenario, args.images, name, args.workers,
                                           args.rounds))
@@ -388,6 +490,15 @@ def main() -> int:
     print(f"simgen benchmark: {Path(args.scenario).name}, {spec.image.width}x{spec.image.height}, "
           f"{spec.views_per_scene} views/scene, {args.images} images x {args.rounds} rounds "
           f"(medians), photometric augmentation, one render thread per worker, {machine}")
+    if default is not None:
+        print(f"\ndefault path: simgen generate with the scenario's settings (renderer auto: "
+              f"{default['renderer']}, occlusion {default['occlusion']}, "
+              f"{default['views_per_scene']} views/scene), {default['workers']} workers, against "
+              f"the naive loop (one view a scene, TinyRenderer) on {default['workers']} processes:")
+        for row, rate in default["images_per_s"].items():
+            print(f"  {row:49} {rate:9.2f}")
+        print(f"  simgen / naive loop: {default['ratio']:.2f}x (rounds: "
+              + ", ".join(f"{v:.2f}" for v in default["ratio_rounds"]) + ")")
     for result in results:
         print(f"\nrenderer {result['renderer']}{'':31} {'images/s':>9} {'x R0':>6}")
         for row, rate in result["images_per_s"].items():
@@ -438,7 +549,7 @@ def main() -> int:
         Path(args.json).write_text(json.dumps({
             "scenario": Path(args.scenario).name, "images": args.images, "rounds": args.rounds,
             "workers": args.workers,
-            "results": results, "cycles": cycles, "peak_rss_mib": peak_rss_mib(),
+            "results": results, "cycles": cycles, "default_vs_naive": default, "peak_rss_mib": peak_rss_mib(),
             "machine": machine,
             "python": sys.version.split()[0]}, indent=1))
     return 0

@@ -64,3 +64,20 @@ def _check_cycles_rows(report: dict, stdout: str) -> None:
     assert 0 <= cycles["not_blender_share"] < 1
     assert cycles["samples"] == 32 and cycles["denoise"] is True
     assert "not Blender's render" in stdout and "renderer cycles (default settings" in stdout
+
+
+def test_benchmark_compares_the_default_path_with_the_naive_loop(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts/benchmark.py"), "--default-only", "--images", "8",
+         "--rounds", "2", "--json", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    default = report["default_vs_naive"]
+    assert set(default["images_per_s"]) == {"naive loop", "simgen generate, defaults"}
+    assert all(v > 0 for v in default["images_per_s"].values())
+    assert len(default["ratio_rounds"]) == 2 and default["ratio"] > 0
+    assert default["occlusion"] == "exact" and default["renderer"] in ("tiny", "egl")
+    assert report["results"] == [] and report["cycles"] is None
+    assert "simgen / naive loop:" in proc.stdout
