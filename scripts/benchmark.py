@@ -28,6 +28,7 @@ out; they are reported separately as `startup_s`.
     python3 scripts/benchmark.py [--scenario scenes/tabletop.yaml] [--images 48] [--rounds 3]
                                  [--renderer all|tiny|egl|cycles] [--workers N] [--json out.json]
     python3 scripts/benchmark.py --default-only          # simgen's defaults against the naive loop
+    python3 scripts/benchmark.py --scaling               # cost by image size, objects, views
     python3 scripts/benchmark.py --memory 1000,10000     # peak RSS of long runs, small images
 """
 
@@ -294,6 +295,43 @@ def bench_default(path: str, images: int, workers: int, rounds: int) -> dict:
             "ratio_rounds": [r / n for n, r in per_round]}
 
 
+def _counts(n: int) -> list[str]:
+    """Overrides that put exactly n labeled objects in a tabletop scene: mugs, ducks, lego
+    bricks and jenga blocks in turn (no teddy or ball)."""
+    per = [n // 4 + (1 if i < n % 4 else 0) for i in range(4)]
+    # Dropped from up to 30 cm above the table, so 30 of them find free places and pile up.
+    spawn = "{box: {min: [-0.35, -0.25, 0.66], max: [0.35, 0.25, 0.95]}}"
+    return [f"objects.{i}.count={c}" for i, c in enumerate(per)] + [
+        f"objects.{i}.spawn={spawn}" for i in range(4)] + [
+        "objects.4.count=0", "objects.5.count=0"]
+
+
+SCALING = {   # row: overrides on the tabletop scenario (its defaults: 640x480, 4 views, exact)
+    "320x240": ["image.width=320", "image.height=240"],
+    "640x480": [],
+    "1280x960": ["image.width=1280", "image.height=960"],
+    "2 objects": _counts(2), "8 objects": _counts(8), "16 objects": _counts(16),
+    "30 objects": _counts(30),
+    "1 view a scene": ["views_per_scene=1"], "2 views": ["views_per_scene=2"],
+    "8 views": ["views_per_scene=8"],
+    "640x480, occlusion none": ["labels.occlusion=none"],
+}
+
+
+def scaling(path: str, images: int, renderer: str) -> dict[str, float]:
+    """Seconds an image (1 worker, steady state) of each SCALING row: how cost grows with image
+    size, objects and views, so the cost of a dataset can be predicted."""
+    out = {}
+    for row, overrides in SCALING.items():
+        scenario = simgen.load_scenario(path, overrides)
+        # At least three scenes past the first, whatever the views a scene.
+        n = max(images, 4 * scenario.spec.images_per_scene)
+        rate, _ = end_to_end(scenario, n, renderer)
+        out[row] = 1.0 / rate
+        print(f"  {row:28} {1000 / rate:8.1f} ms an image", flush=True)
+    return out
+
+
 def start_renderer_name(scenario) -> str:
     with World() as world:
         return start_renderer(world, "auto", scenario).name
@@ -438,6 +476,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--memory", help="comma-separated run sizes: measure peak RSS instead")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--scaling", action="store_true",
+                        help="only how cost grows with image size, objects and views (tabletop)")
     parser.add_argument("--default-only", action="store_true",
                         help="only simgen generate's defaults against the naive loop")
     parser.add_argument("--r0-only", help=argparse.SUPPRESS)
@@ -470,6 +510,15 @@ def main() -> int:
         return 0
 
     names = ["tiny", "egl"] if args.renderer == "all" else [args.renderer]
+    if args.scaling:
+        table = {}
+        for name in [n for n in names if n != "cycles"]:
+            print(f"{name}: 1 worker, seconds an image, steady state ({machine})")
+            table[name] = scaling(args.scenario, args.images, name)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"scaling": table, "machine": machine},
+                                                  indent=1))
+        return 0
     results = []
     cycles = None
     if ("cycles" in names or args.renderer == "all") and not args.default_only:

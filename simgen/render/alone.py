@@ -7,8 +7,8 @@ times the image; the window is the same pixel grid (the principal point moves by
 so its pixels are those of the whole canvas. Should the mask touch a window edge that is not
 the canvas edge (a visual mesh larger than its collision box), the whole canvas is rendered.
 
-A render call has a fixed cost besides its pixels (measured on this machine's Mesa: EGL 9 ms,
-TinyRenderer 3 ms, about as much as 300,000 and 150,000 window pixels), and a view holds several
+A render call has a fixed cost besides its pixels (measured on the 2-core machine: about 3 ms
+on EGL and TinyRenderer, as much as 150,000 window pixels), and a view holds several
 objects. Objects whose windows do not overlap cannot cover one another's window, so they are
 rendered alone together: one call for a group, over the box around their windows, each object's
 mask read in its own window (`render_alone_many`). The groups are a greedy colouring of the

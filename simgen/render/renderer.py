@@ -24,9 +24,10 @@ RENDERERS = ("auto", "tiny", "egl", "cycles")
 # agree with the stored K, which is the OpenCV-convention truth for both renderers.
 TINY_PRINCIPAL_POINT_SHIFT_PX = (-0.5, 0.5)
 # The fixed cost of a render call in pixels of window (measured on the 2-core machine, Mesa:
-# EGL 9 ms a call and about 3e-5 ms a pixel; TinyRenderer 3 ms and 2e-5 ms): how much larger a
-# window may grow to save a call when objects are rendered alone together (simgen.render.alone).
-CALL_COST_PX = {"egl": 300_000, "tiny": 150_000}
+# EGL's mask-only call 1.7 ms and 1.7e-5 ms a pixel; TinyRenderer 3.1 ms and 1.4e-5 ms): how much
+# larger a window may grow to save a call when objects are rendered alone together
+# (simgen.render.alone).
+CALL_COST_PX = {"egl": 100_000, "tiny": 200_000}
 # PyBullet's EGL plugin draws into a 1024 x 768 framebuffer: a larger image comes back resampled
 # (measured: a 1025 x 768 or 1280 x 960 render differs from the same pixels rendered within the
 # limit in about 1 pixel in 300), so larger images are rendered in tiles of at most this size,
@@ -71,7 +72,8 @@ class Renderer:
             x0, y0, x1, y1 = win
             K = self._render_K(camera, margin_x - x0, margin_y - y0)
             with self.world.isolated(*members):
-                _, _, seg = self._camera_image(camera, K, x1 - x0, y1 - y0, shadow=0)
+                _, _, seg = self._camera_image(camera, K, x1 - x0, y1 - y0, shadow=0,
+                                               mask_only=True)
             return {uid: seg == uid for uid in members}
 
         return render_alone_many(self.world, uids, camera, margin_x, margin_y, group,
@@ -81,7 +83,7 @@ class Renderer:
                      w: int, h: int) -> np.ndarray:
         K = self._render_K(camera, shift_x, shift_y)
         with self.world.isolated(uid):
-            _, _, seg = self._camera_image(camera, K, w, h, shadow=0)
+            _, _, seg = self._camera_image(camera, K, w, h, shadow=0, mask_only=True)
         return seg == uid
 
     def _camera_image(self, camera: CameraSample, K: np.ndarray, w: int, h: int,
@@ -109,10 +111,19 @@ class Renderer:
     def _camera_tile(self, camera: CameraSample, K: np.ndarray, w: int, h: int,
                      options: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p, cid = self._p, self.world.client
+        options = dict(options)
+        view = geometry.gl_view_matrix(camera.pose_array)
+        projection = geometry.gl_projection_matrix(K, w, h, camera.near_m, camera.far_m)
+        if options.pop("mask_only", False) and self.name == "egl":
+            # Only the segmentation mask is read. The EGL plugin renders a 4096 x 4096 shadow
+            # map every call, whatever `shadow` says, except with a projective texture (which
+            # changes colours only): an object alone in a window took 9.5 ms, now 3 ms, with
+            # the same mask; later renders are unchanged (tested).
+            options.update(flags=p.ER_USE_PROJECTIVE_TEXTURE, projectiveTextureView=view,
+                           projectiveTextureProj=projection)
         with c_output_silenced():  # the EGL plugin prints on some frames
             _, _, rgba, zbuffer, seg = p.getCameraImage(
-                w, h, viewMatrix=geometry.gl_view_matrix(camera.pose_array),
-                projectionMatrix=geometry.gl_projection_matrix(K, w, h, camera.near_m, camera.far_m),
+                w, h, viewMatrix=view, projectionMatrix=projection,
                 renderer=self._mode, physicsClientId=cid, **options)
         return (np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4),
                 np.asarray(zbuffer, dtype=np.float32).reshape(h, w),
