@@ -19,8 +19,8 @@ makes its whole group render one object at a time, as before.
 "The same pixel grid" holds up to float32 rounding in TinyRenderer's viewport transform: a pixel
 centre within rounding of a triangle edge can fall either way in windows of different sizes
 (measured: 1 pixel of 1 object in 176 bin_picking objects differed between an object's own
-window and its group's box; the box agreed with the whole canvas). EGL and Cycles: no pixel of
-364 and 112 objects differed.
+window and its group's box; the box agreed with the whole canvas). EGL: no pixel of 364 objects
+differed. Cycles renders one object a call (see CyclesRenderer.render_alone_many).
 """
 
 from __future__ import annotations

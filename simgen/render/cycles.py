@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from simgen import timing
-from simgen.render.alone import render_alone, render_alone_many
+from simgen.render.alone import render_alone
 from simgen.render.frame import Frame, RendererUnavailable
 
 BLENDER_VERSION = "5.0.1"
@@ -44,9 +44,6 @@ CHILD_SCRIPT = Path(__file__).with_name("blender_child.py")
 
 # PyBullet's visual geometry types (getVisualShapeData) that Blender builds.
 GEOM_SPHERE, GEOM_BOX, GEOM_CYLINDER, GEOM_MESH, GEOM_CAPSULE = 2, 3, 4, 5, 7
-# A label render's fixed cost in pixels of window (Blender syncs the scene and starts a render
-# each call): objects are rendered alone together wherever their windows allow.
-CALL_COST_PX = 1_000_000
 DEFAULT_MATERIAL = {"roughness": 0.5, "metallic": 0.0, "specular": 0.5}
 
 
@@ -390,21 +387,12 @@ class CyclesRenderer:
 
     def render_alone_many(self, uids: list[int], camera: Any, margin_x: int,
                           margin_y: int) -> dict[int, np.ndarray]:
-        """render_alone of every body in `uids`, in as few label renders as their windows allow
-        (simgen.render.alone); the index pass tells the bodies of a group apart."""
-        w, h = camera.width + 2 * margin_x, camera.height + 2 * margin_y
-        settled = self._scene[0]
-        instances = {uid: i for i, uid in enumerate(settled.labeled_body_ids, start=1)
-                     if uid >= 0}
-
-        def group(members: list[int], win: tuple[int, int, int, int]) -> dict[int, np.ndarray]:
-            request = {"op": "labels", "camera": self._camera(camera), "only": members,
-                       "canvas": [w, h], "offset": [margin_x, margin_y], "window": list(win)}
-            index = self._blender.request(request)[1][0]
-            return {uid: index == instances[uid] for uid in members}
-
-        return render_alone_many(self.world, uids, camera, margin_x, margin_y, group,
-                                 CALL_COST_PX)
+        """render_alone of every body in `uids`, one label render each. Not grouped as tiny and
+        EGL are (simgen.render.alone): label renders of several bodies at once made a later
+        colour render differ by a few levels in ~90 pixels from one process to the next
+        (bin_picking, 1 thread, denoiser off as well), and a label render is a small part of a
+        Cycles image's time."""
+        return {uid: self.render_alone(uid, camera, margin_x, margin_y) for uid in uids}
 
 
 def _blender_light(light: dict[str, Any]) -> dict[str, Any]:
