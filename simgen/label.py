@@ -66,6 +66,15 @@ def rle_of_columns(strip: np.ndarray, x0: int, width: int) -> dict:
     return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
 
 
+def rle_of_mask(mask: np.ndarray) -> dict:
+    """COCO compressed RLE of a bool H x W mask (empty columns cost nothing: see rle_of_columns)."""
+    height, width = mask.shape
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return rle_of_columns(np.zeros((height, 1), bool), 0, width)
+    return rle_of_columns(mask[:, cols[0]:cols[-1] + 1], int(cols[0]), width)
+
+
 def mask_of(segmentation: dict) -> np.ndarray:
     """Decode a COCO RLE (as written by `annotate`) to a bool H x W mask."""
     rle = {"size": segmentation["size"], "counts": segmentation["counts"].encode("ascii")}

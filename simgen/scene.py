@@ -202,8 +202,13 @@ def _make_image(ctx: _SceneContext, render: _Render, view: int, variant: int, pe
             augmented is not None)
         if occluded and occluded["visibility"] < spec.labels.min_visibility:
             continue
+        amodal = None
+        if spec.labels.amodal_masks:
+            alone = alone_in_frame.get(label.instance_id)
+            amodal = (label_math.rle_of_mask(alone) if alone is not None
+                      else label.segmentation)   # nothing alone: the visible part is all of it
         annotations.append(_annotation(ctx, camera, label, image_id, occluded,
-                                       keypoints[label.instance_id - 1]))
+                                       keypoints[label.instance_id - 1], amodal))
     provenance = {"scenario": ctx.scenario.name, "scenario_sha256": ctx.scenario.sha256,
                   "seed": ctx.seed, "scene_index": ctx.scene_index, "view_index": view,
                   "split": split, "renderer": ctx.renderer.name,
@@ -237,7 +242,8 @@ def _augment(ctx: _SceneContext, render: _Render, view: int, variant: int, augme
 
 
 def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
-                occluded: dict[str, Any], keypoints: np.ndarray) -> dict[str, Any]:
+                occluded: dict[str, Any], keypoints: np.ndarray,
+                amodal: dict | None = None) -> dict[str, Any]:
     body = ctx.sample.labeled[label.instance_id - 1]
     facts = ctx.settled.labeled[label.instance_id - 1]
     if label.instance_id <= len(ctx.sample.objects):
@@ -245,7 +251,7 @@ def _annotation(ctx: _SceneContext, camera: Any, label: Any, image_id: int,
     else:
         index_key, index = "robot_index", body.group_index
     return records.annotation_record(label, image_id, facts, index_key, index, occluded,
-                                     keypoints, label_math.pose_cam(camera, facts))
+                                     keypoints, label_math.pose_cam(camera, facts), amodal)
 
 
 _AUGMENTERS: dict[str, Any] = {}

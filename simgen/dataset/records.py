@@ -11,17 +11,21 @@ import numpy as np
 
 def annotation_record(label: Any, image_id: int, facts: Any, index_key: str, index: int,
                       occluded: dict[str, Any], keypoints: np.ndarray,
-                      pose_cam: dict[str, list[float]]) -> dict[str, Any]:
+                      pose_cam: dict[str, list[float]],
+                      amodal: dict | None = None) -> dict[str, Any]:
     """One annotation: `label` (simgen.label.InstanceLabel), the body's physics `facts`, which
     object or robot it is (`index_key` 'object_index' or 'robot_index', and `index`), the
-    occlusion fields, its 9 x 3 box keypoints and its pose in the camera."""
+    occlusion fields, its 9 x 3 box keypoints and its pose in the camera; `amodal`, the RLE of
+    its whole silhouette in the image (labels.amodal_masks), goes beside `segmentation`."""
     flat = []
     for x, y, flag in keypoints:
         flat += [round(float(x), 3), round(float(y), 3), int(flag)] if flag else [0.0, 0.0, 0]
     return {
         "image_id": image_id, "category_id": label.category_id,
         "bbox": list(label.bbox_xywh), "area": label.area,
-        "segmentation": label.segmentation, "iscrowd": 0,
+        "segmentation": label.segmentation,
+        **({"segmentation_amodal": amodal} if amodal is not None else {}),
+        "iscrowd": 0,
         index_key: index,
         # Its value in the instance map PNG. (Not "instance_id": FiftyOne reserves that name.)
         "instance_index": label.instance_id,

@@ -61,6 +61,12 @@ class Scenario:
         out = self.spec.model_dump(mode="json")
         if out.get("cycles") is None:  # absent, as before there was a cycles section
             out.pop("cycles", None)
+        # Likewise the fields added later, at their defaults: an old scenario's sha256 stays.
+        for group in out.get("objects", []):
+            if group.get("symmetry") is None:
+                group.pop("symmetry", None)
+        if out.get("labels", {}).get("amodal_masks") is False:
+            out["labels"].pop("amodal_masks")
         return out
 
     @cached_property

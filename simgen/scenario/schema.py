@@ -156,10 +156,48 @@ class GroupSpec(_Model):
     on_fail: Literal["error", "skip"] = "error"
 
 
+class ContinuousSymmetry(_Model):
+    """A rotation axis the object looks the same about, in its model frame (the frame its pose
+    labels give: its centre of mass), as BOP's models_info `symmetries_continuous`."""
+
+    axis: Vec3Fixed
+    offset_mm: Vec3Fixed = (0.0, 0.0, 0.0)
+
+    @model_validator(mode="after")
+    def _unit(self) -> "ContinuousSymmetry":
+        norm = sum(v * v for v in self.axis) ** 0.5
+        if abs(norm - 1.0) > 1e-6:
+            raise ValueError(f"axis must be a unit vector (got length {norm:.6g})")
+        return self
+
+
+class SymmetrySpec(_Model):
+    """Poses an object cannot be told apart in (pose estimators' losses and BOP's metrics
+    need them): `continuous` axes, and `discrete` rigid transforms in its model frame, each a
+    4x4 matrix row-major (16 numbers, translation in mm), as BOP's models_info."""
+
+    continuous: list[ContinuousSymmetry] = Field(default_factory=list)
+    discrete: list[Annotated[list[StrictFloat | StrictInt], Field(min_length=16, max_length=16)]] = \
+        Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rigid(self) -> "SymmetrySpec":
+        for i, values in enumerate(self.discrete):
+            R = [[float(values[4 * r + c]) for c in range(3)] for r in range(3)]
+            bottom = [float(v) for v in values[12:]]
+            RtR = [[sum(R[k][a] * R[k][b] for k in range(3)) for b in range(3)] for a in range(3)]
+            if (any(abs(RtR[a][b] - (a == b)) > 1e-4 for a in range(3) for b in range(3))
+                    or bottom != [0.0, 0.0, 0.0, 1.0]):
+                raise ValueError(f"discrete[{i}] is not a rigid transform (a rotation, a "
+                                 "translation, and a last row 0 0 0 1)")
+        return self
+
+
 class ObjectGroup(GroupSpec):
     """A group of labeled objects of one category."""
 
     category: str
+    symmetry: Optional[SymmetrySpec] = None
 
 
 class DistractorGroup(GroupSpec):
@@ -332,6 +370,16 @@ class LabelSpec(_Model):
     # frame) for visibility, truncation and the amodal box; none: none of the three. (Not
     # "off": YAML reads an unquoted off as false.)
     occlusion: Literal["exact", "none"] = "exact"
+    # Each annotation also carries `segmentation_amodal`: the RLE of the object's whole
+    # silhouette in the image (rendered alone), beside `segmentation`, the visible part. Needs
+    # occlusion: exact (that render); `simgen export bop` writes it as BOP's mask/.
+    amodal_masks: bool = False
+
+    @model_validator(mode="after")
+    def _amodal_needs_exact(self) -> "LabelSpec":
+        if self.amodal_masks and self.occlusion != "exact":
+            raise ValueError("amodal_masks needs occlusion: exact (the object rendered alone)")
+        return self
 
 
 class OutputSpec(_Model):
