@@ -151,6 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--link", dest="link", action="store_const", const="link",
                      help="hard-link the images (an edit to one then edits the source "
                           "dataset too); an error where the file system cannot")
+    bop = formats.add_parser("bop", help="BOP 6D pose format: models/, scene_gt.json, "
+                                         "scene_camera.json, rgb/, depth/, mask/, mask_visib/")
+    bop.add_argument("dataset", metavar="OUT", help="simgen dataset folder (made with "
+                     "outputs.depth and labels.amodal_masks true)")
+    bop.add_argument("-o", "--out", required=True, metavar="BOP_DIR",
+                     help="export folder (empty or new)")
+    bop.add_argument("--overwrite", action="store_true",
+                     help="replace the simgen BOP export already in BOP_DIR (never any "
+                          "other folder)")
+    bop.add_argument("--scenario-dir", metavar="DIR",
+                     help="the folder the scenario's relative assets are in, when not where "
+                          "the dataset was made")
 
     ver = commands.add_parser(
         "verify", help="check a dataset: COCO rules, labels against masks, provenance, "
@@ -486,6 +498,17 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.export_format == "bop":
+        from simgen.export.bop import export_bop
+
+        result = export_bop(args.dataset, args.out, overwrite=args.overwrite,
+                            scenario_dir=args.scenario_dir)
+        left = (f"; {result.robots_left_out} labeled robot instances left out (not rigid)"
+                if result.robots_left_out else "")
+        print(f"simgen: exported {result.images} images in {result.scenes} scenes, "
+              f"{result.objects} object poses and {result.models} models to "
+              f"{os.fspath(result.out)}{left}")
+        return 0
     from simgen.export.yolo import export_yolo
 
     result = export_yolo(args.dataset, args.out, segments=args.segments, link=args.link,

@@ -20,6 +20,7 @@ from simgen.procedural import (CATALOG_IDS, OBJECT_NAMES, PART_NAMES, TEXTURE_NA
                                catalog_entry, ensure_project_assets, object_obj,
                                project_assets_root, texture_path, texture_rgb)
 from simgen.procedural.meshes import box_mesh, mesh_mass_properties, revolve
+from simgen.procedural.parts import part_meshes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -68,7 +69,10 @@ def test_build_is_byte_identical(tmp_path: Path) -> None:
     paths = build_assets(tmp_path / "a")
     first = _files(tmp_path / "a")
     assert sorted(p.relative_to(tmp_path / "a").as_posix() for p in paths) == sorted(first)
-    assert len(first) == len(PART_NAMES) + 2 * len(OBJECT_NAMES) + len(TEXTURE_NAMES) + 1
+    cylinder_meshes = sum(len(part_meshes(n)) for n in PART_NAMES)
+    assert cylinder_meshes == 8   # bolt, gear, elbow and flange: two each
+    assert len(first) == (len(PART_NAMES) + cylinder_meshes + 2 * len(OBJECT_NAMES)
+                          + len(TEXTURE_NAMES) + 1)
     build_assets(tmp_path / "a")
     assert _files(tmp_path / "a") == first  # and no temp files left behind
     build_assets(tmp_path / "b")
@@ -381,3 +385,27 @@ def test_texture_maps_through_the_uvs(name: str, assets_dir: Path, client: int) 
     # object would just be tinted by one texel, and shading alone would vary its brightness.
     brightness_plain, brightness_textured = plain.sum(axis=2)[mask], textured.sum(axis=2)[mask]
     assert brightness_textured.std() > 1.3 * brightness_plain.std(), name
+
+
+def test_a_parts_cylinder_is_drawn_as_the_cylinder_it_collides_as(client, assets_dir) -> None:
+    """PyBullet draws a URDF <cylinder> visual as a 32-sided hull inflated by 1 mm; the parts'
+    cylinders are drawn from exact OBJ meshes, so a flange seen face-on covers the pixels of
+    its 30 mm disc (to the 48-gon's 0.2%), not of a 31 mm one."""
+    cid = client
+    flags = pybullet.URDF_USE_IMPLICIT_CYLINDER | pybullet.URDF_USE_INERTIA_FROM_FILE
+    uid = pybullet.loadURDF(str(assets_dir / "parts/flange.urdf"), flags=flags,
+                            physicsClientId=cid)
+    pybullet.resetBasePositionAndOrientation(uid, (0, 0, 0), (0, 0, 0, 1), physicsClientId=cid)
+    # 1 px = 0.1 mm, seen from straight above (orthographic enough at 1 m for a 60 mm disc).
+    size, f = 800, 10000.0
+    view = pybullet.computeViewMatrix([0, 0, 1.0], [0, 0, 0], [0, 1, 0])
+    projection = pybullet.computeProjectionMatrixFOV(
+        2 * np.degrees(np.arctan(size / 2 / f)), 1.0, 0.5, 2.0)
+    seg = np.asarray(pybullet.getCameraImage(size, size, view, projection, physicsClientId=cid,
+                                             renderer=pybullet.ER_TINY_RENDERER)[4])
+    area_px = (seg.reshape(size, size) == uid).sum()
+    # The 60 mm disc's top face is 6 mm above the flange's bottom; the silhouette from above is
+    # that face (the narrower hub above it stays inside it), at 1 m - its height.
+    lo, _ = pybullet.getAABB(uid, physicsClientId=cid)
+    radius_px = 0.030 * f / (1.0 - (lo[2] + 0.006))
+    assert abs(area_px / (np.pi * radius_px ** 2) - 1) < 0.01

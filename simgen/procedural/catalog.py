@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from simgen.files import write_atomic
-from simgen.procedural.meshes import OBJECT_NAMES, mesh_object, object_obj, object_urdf
-from simgen.procedural.parts import PART_NAMES, _PARTS, part_size_m, part_urdf
+from simgen.procedural.meshes import (OBJECT_NAMES, cylinder_obj, mesh_object, object_obj,
+                                      object_urdf)
+from simgen.procedural.parts import PART_NAMES, _PARTS, part_meshes, part_size_m, part_urdf
 from simgen.procedural.textures import TEXTURE_NAMES, _check_name, texture_png
 
 CATALOG_IDS: tuple[str, ...] = PART_NAMES + OBJECT_NAMES
@@ -78,7 +79,11 @@ def catalog_yaml() -> str:
 @functools.cache
 def _asset_files() -> tuple[tuple[str, bytes], ...]:
     """(relative path, bytes) of every asset file, in a fixed order. Computed once per process."""
-    files = [(f"parts/{n}.urdf", part_urdf(n).encode()) for n in PART_NAMES]
+    files = []
+    for n in PART_NAMES:
+        files.append((f"parts/{n}.urdf", part_urdf(n).encode()))
+        files += [(f"parts/{obj}", cylinder_obj(r, length, obj[:-4]).encode())
+                  for _, (obj, r, length) in part_meshes(n)]
     for n in OBJECT_NAMES:
         files += [(f"objects/{n}.urdf", object_urdf(n).encode()),
                   (f"objects/{n}.obj", object_obj(n).encode())]
@@ -90,7 +95,8 @@ def _asset_files() -> tuple[tuple[str, bytes], ...]:
 def build_assets(root: Path) -> list[Path]:
     """Write every asset into `root` and return the paths written.
 
-    In order: parts/<part>.urdf (PART_NAMES order), objects/<object>.urdf and .obj
+    In order: parts/<part>.urdf and its cylinders' .obj (PART_NAMES order),
+    objects/<object>.urdf and .obj
     (OBJECT_NAMES order), textures/<texture>.png (TEXTURE_NAMES order), then catalog.yaml.
     """
     written = []

@@ -356,9 +356,26 @@ def _g(x: float) -> str:
     return "0.000000" if s == "-0.000000" else s
 
 
+# Sides of a part's cylinder mesh: the polygon's edge lies within 0.2% of the radius of the
+# circle (a 30 mm flange: 0.06 mm).
+CYLINDER_SEGMENTS = 48
+
+
+def cylinder_obj(radius: float, length: float, name: str) -> str:
+    """The OBJ text of a closed cylinder about the z axis, centred on the origin (a URDF
+    cylinder's frame), smooth sides and flat caps."""
+    h = length / 2
+    mesh = revolve([[(0.0, -h), (radius, -h)], [(radius, -h), (radius, h)],
+                    [(radius, h), (0.0, h)]], CYLINDER_SEGMENTS)
+    return _obj_text(mesh, name)
+
+
 def object_obj(name: str) -> str:
     """The Wavefront OBJ text of object `name`'s visual mesh (positions, UVs, normals)."""
-    mesh = mesh_object(name).mesh
+    return _obj_text(mesh_object(name).mesh, name)
+
+
+def _obj_text(mesh: Mesh, name: str) -> str:
     out = [f"# simgen procedural mesh: {name}", f"o {name}"]
     out += [f"v {_g(p[0])} {_g(p[1])} {_g(p[2])}" for p in mesh.positions]
     out += [f"vt {_g(uv[0])} {_g(uv[1])}" for uv in mesh.uvs]

@@ -1,7 +1,12 @@
-"""Procedural industrial parts for bin picking, written as text-only URDF files.
+"""Procedural industrial parts for bin picking, written as URDF files.
 
-Every part is one link built from URDF primitives (box, cylinder, sphere), so the assets need no
-mesh files and can be regenerated anywhere from this module alone. Output is deterministic: the
+Every part is one link built from primitives (box, cylinder, sphere). Collision uses the URDF
+primitives (exact cylinders with URDF_USE_IMPLICIT_CYLINDER). A box is drawn exactly as it is,
+but PyBullet draws a URDF cylinder as the hull of a 32-sided prism inflated by its 1 mm collision
+margin (measured: a 60 mm flange's silhouette 4% larger than the disc), so each cylinder's
+visual is an OBJ mesh of the exact cylinder instead (`part_meshes`; simgen.procedural.catalog
+writes them beside the URDF): the pixels, the labels and the BOP models then agree with the
+physics. The assets can be regenerated anywhere from this package alone. Output is deterministic: the
 same text, byte for byte, on every call, so `ensure_project_assets` can compare instead of guess.
 
 Only the standard library is imported here, so building parts never needs pybullet.
@@ -214,6 +219,13 @@ def part_size_m(name: str) -> Vec3:
     return (hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2])
 
 
+def part_meshes(name: str) -> list[tuple[int, tuple[str, float, float]]]:
+    """The visual meshes of part `name`: (primitive index, (OBJ file name, radius, length)) for
+    each cylinder, drawn from `simgen.procedural.meshes.cylinder_obj`."""
+    return [(i, (f"{name}_{i}.obj", p.size[0], p.size[1]))
+            for i, p in enumerate(_PARTS[name]().prims) if p.kind == "cylinder"]
+
+
 def part_urdf(name: str) -> str:
     """The URDF text of part `name` (one of PART_NAMES), its bounding box centred on the origin."""
     part = _PARTS[name]()
@@ -228,11 +240,15 @@ def part_urdf(name: str) -> str:
            # (bolts, flanges) come to rest instead of rolling around the bin forever.
            *_contact_lines(0.6), *_inertial_lines(mass, com, t)]
     material = f'      <material name="{name}_metal"><color rgba="{_v(part.rgba)}"/></material>'
+    meshes = dict(part_meshes(name))
     for tag in ("visual", "collision"):
         for i, p in enumerate(prims):
+            mesh = meshes.get(i) if tag == "visual" else None
+            geometry = (f'<mesh filename="{mesh[0]}" scale="1 1 1"/>' if mesh is not None
+                        else _geometry(p))
             out += [f'    <{tag} name="{name}_{i}">',
                     f'      <origin xyz="{_v(p.xyz)}" rpy="{_v(p.rpy)}"/>',
-                    f'      <geometry>{_geometry(p)}</geometry>',
+                    f'      <geometry>{geometry}</geometry>',
                     *([material] if tag == "visual" else []), f'    </{tag}>']
     out += ['  </link>', '</robot>', '']
     return "\n".join(out)

@@ -21,7 +21,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -35,6 +35,13 @@ CHECK_EVERY_STEPS = 10
 GRAVITY_MPS2 = -9.81
 # Contacts deeper than this count as overlap when placing (resting contact is ~0).
 OVERLAP_M = 1e-3
+def load_flags(p: Any) -> int:
+    """The loadURDF flags every body is loaded with. They decide the frame pose labels give: a
+    base is reported at its centre of mass, turned to the principal axes of the inertia the
+    file declares (simgen.export.models loads models the same way)."""
+    return p.URDF_USE_IMPLICIT_CYLINDER | p.URDF_USE_INERTIA_FROM_FILE
+
+
 PARKED_Z_M = -100.0  # where a body waits while its place is searched
 # A 1 x 1 grey PNG: the cheapest file that fills a texture slot (see World.texture_slots).
 _SLOT_PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010800000000"
@@ -112,7 +119,7 @@ class World:
             raise RuntimeError("could not start a PyBullet DIRECT client")
         # Exact cylinders (the default pads them with a 1 mm margin, so parts hover), and the
         # inertia the asset declares rather than one recomputed from collision shapes.
-        self._load_flags = self.p.URDF_USE_IMPLICIT_CYLINDER | self.p.URDF_USE_INERTIA_FROM_FILE
+        self._load_flags = load_flags(self.p)
         self._names: dict[int, str] = {}
         # Which entry of the scene each body is: (section, index into the sample's list); the
         # Cycles renderer dresses bodies by it.
