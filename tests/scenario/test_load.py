@@ -575,3 +575,25 @@ def test_set_empty_value_is_null(base_path: Path) -> None:
     err = _error(base_path, ["image.width="])
     assert err.key_path == "image.width (from --set 'image.width=')"
     assert "(got None)" in str(err)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("labels={occlusion: none, amodal_masks: true}", "amodal_masks needs occlusion: exact"),
+    ("objects.0.symmetry={continuous: [{axis: [0, 0, 2]}]}", "axis must be a unit vector"),
+    ("objects.0.symmetry={discrete: [[1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]]}",
+     "discrete[0] is not a rigid transform"),
+    ("objects.0.symmetry={discrete: [[1, 0, 0]]}", "at least 16"),
+])
+def test_symmetry_and_amodal_masks_are_checked_at_load(base_path: Path, override, message) -> None:
+    err = _error(base_path, [override])
+    assert message in str(err) and ("labels" in str(err) or "symmetry" in str(err))
+
+
+def test_a_symmetry_is_kept_and_a_scenario_without_one_hashes_as_before(base_path: Path) -> None:
+    plain = load(base_path)
+    spun = load(base_path, ["objects.0.symmetry={continuous: [{axis: [0, 0, 1]}], discrete: "
+                            "[[-1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]]}"])
+    assert spun.spec.objects[0].symmetry.continuous[0].axis == (0.0, 0.0, 1.0)
+    assert "symmetry" not in plain.resolved()["objects"][0]
+    assert "amodal_masks" not in plain.resolved()["labels"]
+    assert spun.sha256 != plain.sha256

@@ -52,3 +52,33 @@ def test_occlusion_pure_numbers():
     assert facts.truncation == 0.5 and facts.visibility == 0.5
     assert facts.bbox_amodal_xywh == (-5, 0, 10, 10)
     assert occlusion(3, np.zeros((4, 4), bool), 1, 1, 2, 2) is None
+
+
+@RENDERERS
+def test_amodal_masks_cover_what_occluders_and_the_frame_hide(tmp_path, renderer):
+    """labels.amodal_masks: segmentation_amodal is the whole silhouette in the image: the back
+    cube's covers its hidden left half, the visible part lies inside it, and visibility is the
+    ratio of the two masks' areas; the box of the amodal mask is bbox_amodal (not truncated)."""
+    from simgen.label import mask_of
+
+    labels = scene(tmp_path, [(0.0, 0.0, 0.3), (-0.05, -0.5, 0.3)],
+                   extra=", amodal_masks: true", renderer=renderer)
+    for ann in labels.values():
+        visible, whole = mask_of(ann["segmentation"]), mask_of(ann["segmentation_amodal"])
+        assert not (visible & ~whole).any()
+        assert ann["visibility"] == pytest.approx(visible.sum() / whole.sum(), abs=1e-6)
+        ys, xs = np.nonzero(whole)
+        assert [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1] == \
+            ann["bbox_amodal"]
+    back = labels[1]
+    assert mask_of(back["segmentation_amodal"]).sum() > 1.9 * back["area"]
+
+
+def test_amodal_masks_are_clipped_to_the_frame_and_absent_by_default(tmp_path):
+    from simgen.label import mask_of
+
+    cube = scene(tmp_path, [(-HALF_WIDTH_AT_2M, 0.0, 0.3)], extra=", amodal_masks: true")[1]
+    whole = mask_of(cube["segmentation_amodal"])
+    assert whole.shape == (150, 200) and whole.sum() == cube["area"]   # nothing hides it
+    (tmp_path / "plain").mkdir()
+    assert "segmentation_amodal" not in scene(tmp_path / "plain", [(0.0, 0.0, 0.3)])[1]
