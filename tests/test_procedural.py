@@ -13,6 +13,7 @@ import pybullet_data
 import pytest
 
 from simgen.procedural import PART_NAMES, build_assets, ensure_project_assets, part_urdf
+from simgen.procedural.parts import part_meshes
 
 # The design, written out independently of the generator: bounding-box extents (m) of each part
 # as placed in its URDF (centred on the link origin), and its mass (kg).
@@ -83,12 +84,16 @@ def _part_paths(paths: list[Path]) -> list[Path]:
 def test_build_is_byte_identical(tmp_path: Path) -> None:
     first = {p.name: p.read_bytes() for p in _part_paths(build_assets(tmp_path))}
     second_paths = _part_paths(build_assets(tmp_path))
-    assert [p.name for p in second_paths] == [f"{n}.urdf" for n in PART_NAMES]
+    assert [p.name for p in second_paths] == [
+        name for n in PART_NAMES for name in (f"{n}.urdf", *(m[0] for _, m in part_meshes(n)))]
     assert {p.name: p.read_bytes() for p in second_paths} == first
     # Same bytes in a fresh folder too, and no temp files left behind.
     assert {p.name: p.read_bytes() for p in _part_paths(build_assets(tmp_path / "again"))} == first
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == sorted(first)
-    assert all(b"<mesh" not in data for data in first.values())
+    # Only cylinders are drawn from meshes (exact; PyBullet draws a URDF cylinder 1 mm fat).
+    for name in PART_NAMES:
+        urdf = first[f"{name}.urdf"].decode()
+        assert urdf.count("<mesh") == len(part_meshes(name)) == urdf.count("<cylinder")
     assert all(p.stat().st_mode & 0o044 == 0o044 for p in second_paths)  # not mkstemp's 0600
 
 
