@@ -14,17 +14,19 @@ import types
 import typing
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
 from simgen.dataset.layout import scenario_sha256
 from simgen.errors import ScenarioError
-from simgen.scenario.assets import (TEXTURE_SUFFIXES, AssetError, check_texture, expand_pattern,
+from simgen.scenario.assets import (BODY_SUFFIXES, TEXTURE_SUFFIXES, AssetError, check_texture,
+                                   expand_pattern,
                                    resolve_asset,
                                    urdf_joints)
-from simgen.scenario.schema import ScenarioSpec, asset_refs
+from simgen.scenario.meshes import MESH_SUFFIXES, MeshError, mesh_sha256, mesh_urdf
+from simgen.scenario.schema import FILE_CATEGORY, MeshSpec, ScenarioSpec, asset_refs
 from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
 
 
@@ -47,6 +49,9 @@ class Scenario:
     # loading (a renderer that cannot apply a setting); not part of the scenario's identity.
     lines: Mapping[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
     origins: Mapping[KeyPath, str] = field(default_factory=dict, compare=False, repr=False)
+    # mesh file asset ref -> {sha256 of the mesh, the settings it was made into a body with}:
+    # recorded in the manifest (simgen.scenario.meshes); not part of the scenario's identity.
+    mesh_files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
 
     @property
     def name(self) -> str:
@@ -62,9 +67,11 @@ class Scenario:
         if out.get("cycles") is None:  # absent, as before there was a cycles section
             out.pop("cycles", None)
         # Likewise the fields added later, at their defaults: an old scenario's sha256 stays.
-        for group in out.get("objects", []):
-            if group.get("symmetry") is None:
-                group.pop("symmetry", None)
+        for section in ("static", "objects", "distractors"):
+            for entry in out.get(section, []):
+                for key in ("symmetry", "mesh"):
+                    if key in entry and entry[key] is None:
+                        entry.pop(key)
         if out.get("labels", {}).get("amodal_masks") is False:
             out["labels"].pop("amodal_masks")
         return out
@@ -147,7 +154,7 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
     _check_focal_lengths(spec, fail)
 
     for index, group in enumerate(spec.objects):
-        if group.category not in spec.categories:
+        if group.category not in spec.categories and group.category != FILE_CATEGORY:
             raise fail(("objects", index, "category"),
                        f"unknown category {group.category!r}; declared: {', '.join(spec.categories)}")
     for index, rule in enumerate(spec.cycles.materials if spec.cycles else ()):
@@ -166,22 +173,39 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
             raise fail(("robots", index, "category"),
                        f"unknown category {robot.category!r}; declared: {', '.join(spec.categories)}")
     asset_paths: dict[str, str] = {}
+    mesh_files: dict[str, dict[str, Any]] = {}
     asset_choices: dict[tuple[str, int], tuple[str, ...]] = {}
 
     checked: set[tuple[str, tuple[str, ...] | None]] = set()
 
-    def resolve(ref: str, key_path: KeyPath, suffixes: Sequence[str] | None = None) -> None:
+    mesh_settings: dict[str, Any] = {}   # mesh ref -> the options it was converted with
+
+    def resolve(ref: str, key_path: KeyPath, suffixes: Sequence[str] | None = None,
+                entry: Any = None, static: bool = False) -> None:
         # Checked once per (reference, use): a body asset is no texture, and the other way.
         use = tuple(suffixes) if suffixes else None
-        if (ref, use) in checked:
+        if (ref, use) in checked and not (entry is not None and ref in mesh_settings):
             return
         try:
             path = resolve_asset(ref, base_dir, roots, **({"suffixes": suffixes} if suffixes
                                                           else {}))
             if use == tuple(TEXTURE_SUFFIXES):
                 check_texture(path)
-        except AssetError as err:
-            raise fail(key_path, str(err)) from None
+            if path.suffix.lower() in MESH_SUFFIXES:
+                options = _mesh_options(path, entry.mesh if entry is not None else None)
+                if ref in mesh_settings and mesh_settings[ref] != options:
+                    raise AssetError(f"{ref!r} is used with two different mesh settings; "
+                                     "give each use the same (or copy the file)")
+                mesh_settings[ref] = options
+                mesh_files[ref] = {"sha256": mesh_sha256(path),
+                                   **options.model_dump(mode="json")}
+                path = mesh_urdf(path, options, static=static)
+            elif entry is not None and entry.mesh is not None:
+                raise AssetError(f"mesh settings apply to mesh files ({', '.join(MESH_SUFFIXES)}"
+                                 f"), not to {path.name}")
+        except (AssetError, MeshError) as err:
+            raise fail(key_path, f"{ref}: {err}" if isinstance(err, MeshError) else str(err)) \
+                from None
         except OSError as err:
             raise fail(key_path, f"cannot read {ref!r} ({err.strerror or err})") from None
         checked.add((ref, use))
@@ -200,7 +224,14 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
             if not refs:
                 raise fail((section, index, "asset"), "needs at least one asset")
             for ref in refs:
-                resolve(ref, (section, index, "asset"))
+                resolve(ref, (section, index, "asset"), BODY_SUFFIXES + MESH_SUFFIXES,
+                        entry=entry, static=section == "static")
+                if section == "objects" and entry.category == FILE_CATEGORY:
+                    stem = PurePosixPath(ref.split(":", 1)[-1]).stem
+                    if stem not in spec.categories:
+                        raise fail((section, index, "category"),
+                                   f"category {{file}}: {ref!r} names category {stem!r}, which "
+                                   f"is not declared: {', '.join(spec.categories)}")
             asset_choices[(section, index)] = tuple(refs)
             for t_index, texture in enumerate(entry.appearance.textures):
                 resolve(texture, (section, index, "appearance", "textures", t_index), TEXTURE_SUFFIXES)
@@ -231,7 +262,7 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
         robot_joints[index] = joints
     return Scenario(spec, name, file_sha256, overrides, asset_paths, asset_choices,
                     robot_joints, str(base_dir.resolve()), tuple(str(r.resolve()) for r in roots),
-                    dict(lines), dict(origins))
+                    dict(lines), dict(origins), mesh_files)
 
 
 # No length (m), angle (deg), count or factor of a scene comes near this; 1e308 and its like,
@@ -421,3 +452,25 @@ def _unwrap(annotation: Any, part: str | int | None) -> Any:
             return field.annotation if field else None
         else:
             return annotation
+
+
+def _mesh_options(path: Path, given: MeshSpec | None) -> MeshSpec:
+    """A mesh's settings: `<mesh file>.yaml` beside it (when there is one), with the keys the
+    scenario gives on top."""
+    sidecar = path.with_name(path.name + ".yaml")
+    values: dict[str, Any] = {}
+    if sidecar.is_file():
+        if sidecar.stat().st_size > 64 * 1024:
+            raise AssetError(f"{sidecar.name} is larger than 64 KiB")
+        data, _ = parse_yaml(sidecar.read_text(), str(sidecar))
+        if not isinstance(data, dict):
+            raise AssetError(f"{sidecar.name} must be a mapping of mesh settings")
+        values.update(data)
+    if given is not None:
+        values.update({k: getattr(given, k) for k in given.model_fields_set})
+    try:
+        return MeshSpec.model_validate(values)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise AssetError(f"{sidecar.name}: {where}: {first['msg']}") from None

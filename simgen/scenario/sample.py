@@ -14,7 +14,7 @@ import numpy as np
 from simgen import geometry
 from simgen.scenario.holdout import ASSET_KIND, TEXTURE_KIND, usable
 from simgen.scenario.load import Scenario
-from simgen.scenario.schema import AppearanceSpec, CameraSpec, GroupSpec
+from simgen.scenario.schema import FILE_CATEGORY, AppearanceSpec, CameraSpec, GroupSpec
 from simgen.scenario.streams import QmcStream, RngStream, UniformStream, qmc_point
 from simgen.seeding import generator
 
@@ -188,7 +188,8 @@ def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | 
 
     objects = []
     for index, group in enumerate(spec.objects):
-        category_id = spec.categories.index(group.category) + 1
+        category_id = (spec.categories.index(group.category) + 1
+                       if group.category != FILE_CATEGORY else None)   # None: by file name
         objects += _group(scenario, "objects", index, group, category_id, objects_st)
 
     distractors = []
@@ -267,7 +268,9 @@ def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
         bodies.append(BodySample(
             asset=ref, path=scenario.asset_paths[ref], position_m=candidates[0][0],
             quaternion_xyzw=candidates[0][1], scale=round(scale, 9), fixed=False,
-            name=f"{section[:-1]}", category_id=category_id, group_index=index,
+            name=f"{section[:-1]}", group_index=index,
+            category_id=(category_id if category_id is not None or section != "objects"
+                         else scenario.spec.categories.index(_stem(ref)) + 1),
             appearance=_appearance(scenario, group.appearance, rng, section), physics=physics,
             spawn="surface" if group.spawn.surface is not None else "box",
             surface_z_m=(float(low[2]), float(high[2])) if group.spawn.surface is not None else None,

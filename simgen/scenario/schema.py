@@ -98,6 +98,18 @@ class PhysicsSpec(_Model):
     restitution: Optional[dist("float", ge=0.0, le=1.0)] = None
 
 
+class MeshSpec(_Model):
+    """How a mesh file asset (OBJ, STL, PLY, GLB/glTF) becomes a body (simgen.scenario.meshes):
+    its units, up axis, mass and collision. Also read from `<mesh file>.yaml` beside the mesh;
+    the scenario's keys win over that file's."""
+
+    units: Literal["m", "cm", "mm", "inch"] = "m"
+    up_axis: Literal["z", "y", "x"] = "z"
+    mass_kg: Optional[Annotated[float, Strict(), Field(gt=0.0)]] = None
+    density_kg_m3: Annotated[float, Strict(), Field(gt=0.0)] = 1000.0
+    collision: Literal["convex", "decomposed", "mesh"] = "convex"
+
+
 class StaticSpec(_Model):
     """A body that is part of the set (floor, table, tray, shelf); never labeled."""
 
@@ -109,6 +121,7 @@ class StaticSpec(_Model):
     fixed: bool = True
     collision: bool = True    # false: seen but never touched (pair with collision-only bodies)
     appearance: AppearanceSpec = AppearanceSpec()
+    mesh: Optional[MeshSpec] = None   # for a mesh file asset: units, mass, collision
 
 
 class SpawnBox(_Model):
@@ -154,6 +167,7 @@ class GroupSpec(_Model):
     # What to do when no collision-free place is found: stop the run with an error naming the
     # group, or leave the object out and record the skip in the image's provenance.
     on_fail: Literal["error", "skip"] = "error"
+    mesh: Optional[MeshSpec] = None   # for mesh file assets: units, mass, collision
 
 
 class ContinuousSymmetry(_Model):
@@ -193,8 +207,13 @@ class SymmetrySpec(_Model):
         return self
 
 
+# An object group's category "{file}": each object's category is its asset file's stem.
+FILE_CATEGORY = "{file}"
+
+
 class ObjectGroup(GroupSpec):
-    """A group of labeled objects of one category."""
+    """A group of labeled objects of one category (or, with category "{file}", of the
+    category its asset file is named after: `asset: "my_parts/*.glb"`)."""
 
     category: str
     symmetry: Optional[SymmetrySpec] = None
