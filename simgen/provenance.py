@@ -8,8 +8,9 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+# trimesh writes the bodies of mesh file assets (simgen.scenario.meshes) and the BOP models.
 PACKAGES = ("pybullet", "numpy", "opencv-python-headless", "albumentations", "pycocotools",
-            "scipy", "pydantic", "PyYAML")
+            "scipy", "pydantic", "PyYAML", "trimesh")
 
 
 def package_versions() -> dict[str, str]:

@@ -230,7 +230,11 @@ def _manifest(scenario: Scenario, seed: int, images: int, image_ids: tuple[int, 
                      # where relative asset references were found: what `regen` needs to
                      # rebuild the scenario from this manifest alone
                      "dir": scenario.base_dir, "asset_roots": list(scenario.asset_roots),
-                     "resolved": scenario.resolved()},
+                     "resolved": scenario.resolved(),
+                     # mesh file assets: each mesh's sha256 and the settings it became a body
+                     # with (regen and verify refuse a mesh that changed)
+                     **({"meshes": {ref: dict(v) for ref, v in sorted(
+                         scenario.mesh_files.items())}} if scenario.mesh_files else {})},
         "seed": seed,
         "images_requested": images,
         "image_ids": list(image_ids) if image_ids else None,

@@ -25,7 +25,7 @@ from simgen.scenario.assets import (BODY_SUFFIXES, TEXTURE_SUFFIXES, AssetError,
                                    expand_pattern,
                                    resolve_asset,
                                    urdf_joints)
-from simgen.scenario.meshes import MESH_SUFFIXES, MeshError, mesh_sha256, mesh_urdf
+from simgen.scenario.meshes import MESH_SUFFIXES, MeshError, mesh_record, mesh_urdf
 from simgen.scenario.schema import FILE_CATEGORY, MeshSpec, ScenarioSpec, asset_refs
 from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
 
@@ -197,8 +197,7 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                     raise AssetError(f"{ref!r} is used with two different mesh settings; "
                                      "give each use the same (or copy the file)")
                 mesh_settings[ref] = options
-                mesh_files[ref] = {"sha256": mesh_sha256(path),
-                                   **options.model_dump(mode="json")}
+                mesh_files[ref] = {**mesh_record(path), **options.model_dump(mode="json")}
                 path = mesh_urdf(path, options, static=static)
             elif entry is not None and entry.mesh is not None:
                 raise AssetError(f"mesh settings apply to mesh files ({', '.join(MESH_SUFFIXES)}"

@@ -97,8 +97,16 @@ def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
     return urdf
 
 
-def mesh_sha256(path: Path) -> str:
-    return hashlib.sha256(_read(path)).hexdigest()
+def mesh_record(path: Path) -> dict[str, Any]:
+    """What a dataset records of a mesh asset: its sha256 and its material files' (an OBJ's MTL
+    and textures), so a changed texture is caught as well as a changed mesh."""
+    data = _read(path)
+    out: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()}
+    files = _texture_files(path, data)
+    if files:
+        out["material_files"] = {name: hashlib.sha256(blob).hexdigest()
+                                 for name, blob in sorted(files.items())}
+    return out
 
 
 # --- reading and checking ------------------------------------------------------------------------
@@ -184,8 +192,10 @@ def _check(mesh: Any, options: Any) -> None:
     import numpy as np
 
     extent = float(np.max(mesh.extents))
-    if not np.isfinite(mesh.vertices).all() or extent <= 0:
-        raise MeshError("the mesh has zero extent (all its vertices in one point or line)")
+    if not np.isfinite(mesh.vertices).all() or float(np.min(mesh.extents)) <= 1e-9:
+        raise MeshError(f"the mesh has zero extent along an axis (its size: "
+                        f"{'x'.join(f'{v:.3g}' for v in mesh.extents)} m): flat, a line or a "
+                        "point, it has no volume")
     size = "x".join(f"{v:.3g}" for v in mesh.extents)
     if extent > MAX_EXTENT_M:
         raise MeshError(f"the mesh is {size} m in units: {options.units}; larger than "

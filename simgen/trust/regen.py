@@ -147,6 +147,7 @@ def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = N
         # The scenario file itself, loaded, is the recorded scenario; the recorded resolved
         # form must still hash to it (an edit there is a tampered manifest).
         _check_hash(scenario_sha256(recorded["resolved"]), proof.sha256)
+        _check_meshes(recorded, proof)
         return proof
     if scenario_dir is None:
         raise SimgenError(f"{MANIFEST}: the scenario folder it records ({base_dir}) cannot be "
@@ -156,7 +157,20 @@ def scenario_of(manifest: Mapping[str, Any], scenario_dir: str | Path | None = N
     scenario = load_resolved(recorded["resolved"], base_dir, name,
                              recorded.get("file_sha256", ""), recorded.get("overrides") or (), ())
     _check_hash(scenario.sha256, recorded.get("sha256"))
+    _check_meshes(recorded, scenario)
     return scenario
+
+
+def _check_meshes(recorded: Mapping[str, Any], scenario: Any) -> None:
+    """The mesh files the dataset was made from are the ones here (by sha256 and settings)."""
+    then = recorded.get("meshes") or {}
+    now = {ref: dict(v) for ref, v in scenario.mesh_files.items()}
+    for ref in sorted(set(then) | set(now)):
+        if then.get(ref) != now.get(ref):
+            was = (then.get(ref) or {}).get("sha256", "none")
+            raise SimgenError(f"{MANIFEST}: mesh {ref} is not the one the dataset was made from "
+                              f"(recorded sha256 {str(was)[:12]}, settings as recorded); "
+                              "restore it to re-make images")
 
 
 def _check_hash(resolved_sha256: str, recorded_sha256: Any) -> None:
