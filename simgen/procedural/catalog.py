@@ -22,6 +22,7 @@ from simgen.procedural.meshes import (OBJECT_NAMES, cylinder_obj, mesh_object, o
                                       object_urdf)
 from simgen.procedural.parts import PART_NAMES, _PARTS, part_meshes, part_size_m, part_urdf
 from simgen.procedural.textures import TEXTURE_NAMES, _check_name, texture_png
+from simgen.procedural.user_meshes import user_mesh_files
 
 CATALOG_IDS: tuple[str, ...] = PART_NAMES + OBJECT_NAMES
 CATALOG_FILE = "catalog.yaml"
@@ -88,6 +89,7 @@ def _asset_files() -> tuple[tuple[str, bytes], ...]:
         files += [(f"objects/{n}.urdf", object_urdf(n).encode()),
                   (f"objects/{n}.obj", object_obj(n).encode())]
     files += [(texture_file(n), texture_png(n)) for n in TEXTURE_NAMES]
+    files += user_mesh_files()
     files.append((CATALOG_FILE, catalog_yaml().encode()))
     return tuple(files)
 
@@ -96,8 +98,8 @@ def build_assets(root: Path) -> list[Path]:
     """Write every asset into `root` and return the paths written.
 
     In order: parts/<part>.urdf and its cylinders' .obj (PART_NAMES order),
-    objects/<object>.urdf and .obj
-    (OBJECT_NAMES order), textures/<texture>.png (TEXTURE_NAMES order), then catalog.yaml.
+    objects/<object>.urdf and .obj (OBJECT_NAMES order), textures/<texture>.png (TEXTURE_NAMES
+    order), the example user meshes (user_meshes.MESH_FILES), then catalog.yaml.
     """
     written = []
     for rel, data in _asset_files():

@@ -73,7 +73,11 @@ def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
         return urdf
     mesh = _load(path, data)
     mesh = _to_metres_z_up(mesh, options)
-    _check(mesh, options)
+    # The closed surface, for the checks and the mass: vertices split only for their texture
+    # coordinates or normals (seams) are one point.
+    solid = mesh.copy()
+    solid.merge_vertices(merge_tex=True, merge_norm=True)
+    _check(solid, options)
     cache_root().mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=cache_root()))
     try:
@@ -82,7 +86,7 @@ def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
         if options.collision == "decomposed":
             _vhacd(staging / "visual.obj", staging / "collision.obj")
             collision = "collision.obj"
-        mass, com, inertia = _mass_properties(mesh, options)
+        mass, com, inertia = _mass_properties(solid, options)
         (staging / "model.urdf").write_text(
             _urdf(path.stem, rgba, collision, options.collision == "mesh", mass, com, inertia))
         try:
