@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Write simgen's procedural assets: `python3 scripts/make_assets.py [--root DIR]`.
 
-Writes the industrial parts (parts/<name>.urdf), the household/warehouse objects
-(objects/<name>.urdf + .obj), the textures (textures/<name>.png) and catalog.yaml, and prints
+Writes the industrial parts (parts/<name>.urdf, their cylinders' .obj), the household/warehouse
+objects (objects/<name>.urdf + .obj), the textures (textures/<name>.png), the example user meshes
+(meshes/: an STL in mm, a GLB, an OBJ with MTL and texture) and catalog.yaml, and prints
 each path written. Without --root the files go to the repository's assets/ folder, which is where
 simgen looks for them; simgen also builds them itself on first use. The output is the same bytes
 on every run.

@@ -21,6 +21,7 @@ from simgen.procedural import (CATALOG_IDS, OBJECT_NAMES, PART_NAMES, TEXTURE_NA
                                project_assets_root, texture_path, texture_rgb)
 from simgen.procedural.meshes import box_mesh, mesh_mass_properties, revolve
 from simgen.procedural.parts import part_meshes
+from simgen.procedural.user_meshes import MESH_FILES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,9 @@ def test_build_is_byte_identical(tmp_path: Path) -> None:
     cylinder_meshes = sum(len(part_meshes(n)) for n in PART_NAMES)
     assert cylinder_meshes == 8   # bolt, gear, elbow and flange: two each
     assert len(first) == (len(PART_NAMES) + cylinder_meshes + 2 * len(OBJECT_NAMES)
-                          + len(TEXTURE_NAMES) + 1)
+                          + len(TEXTURE_NAMES) + len(MESH_FILES) + 1)
+    assert {f"meshes/{n}" for n in ("bracket_mm.stl", "cup.glb", "crate.obj", "crate.mtl",
+                                    "crate.png")} <= set(first)
     build_assets(tmp_path / "a")
     assert _files(tmp_path / "a") == first  # and no temp files left behind
     build_assets(tmp_path / "b")

@@ -32,7 +32,8 @@ def test_the_wheel_keeps_package_data_inside_the_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
     assert {t for t in top if not t.endswith(".dist-info")} == {"simgen"}
-    for scene in ("tabletop", "bin_picking", "shelf_picking", "robot_workcell", "mobile_floor"):
+    for scene in ("tabletop", "bin_picking", "shelf_picking", "robot_workcell", "mobile_floor",
+                  "own_parts"):
         assert f"simgen/scenes/{scene}.yaml" in names
     assert "simgen/scenes/assets/kiva_shelf_boards.urdf" in names
     assert "simgen/assets/README.md" in names

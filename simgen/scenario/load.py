@@ -184,7 +184,7 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                 entry: Any = None, static: bool = False) -> None:
         # Checked once per (reference, use): a body asset is no texture, and the other way.
         use = tuple(suffixes) if suffixes else None
-        if (ref, use) in checked and not (entry is not None and ref in mesh_settings):
+        if (ref, use) in checked and ref not in mesh_settings:
             return
         try:
             path = resolve_asset(ref, base_dir, roots, **({"suffixes": suffixes} if suffixes
@@ -192,14 +192,14 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
             if use == tuple(TEXTURE_SUFFIXES):
                 check_texture(path)
             if path.suffix.lower() in MESH_SUFFIXES:
-                options = _mesh_options(path, entry.mesh if entry is not None else None)
+                options = _mesh_options(path, getattr(entry, "mesh", None))
                 if ref in mesh_settings and mesh_settings[ref] != options:
                     raise AssetError(f"{ref!r} is used with two different mesh settings; "
                                      "give each use the same (or copy the file)")
                 mesh_settings[ref] = options
                 mesh_files[ref] = {**mesh_record(path), **options.model_dump(mode="json")}
                 path = mesh_urdf(path, options, static=static)
-            elif entry is not None and entry.mesh is not None:
+            elif getattr(entry, "mesh", None) is not None:
                 raise AssetError(f"mesh settings apply to mesh files ({', '.join(MESH_SUFFIXES)}"
                                  f"), not to {path.name}")
         except (AssetError, MeshError) as err:
@@ -223,7 +223,9 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
             if not refs:
                 raise fail((section, index, "asset"), "needs at least one asset")
             for ref in refs:
-                resolve(ref, (section, index, "asset"), BODY_SUFFIXES + MESH_SUFFIXES,
+                # A robot is a URDF (its joints); any other body may be a mesh file.
+                resolve(ref, (section, index, "asset"), BODY_SUFFIXES + (
+                    MESH_SUFFIXES if section != "robots" else ()),
                         entry=entry, static=section == "static")
                 if section == "objects" and entry.category == FILE_CATEGORY:
                     stem = PurePosixPath(ref.split(":", 1)[-1]).stem
