@@ -436,14 +436,21 @@ def test_relative_asset_in_the_scenario_folder(scn_dir: Path) -> None:
     assert load(path).asset_paths["models/box.urdf"] == str(box.resolve())
 
 
-@pytest.mark.parametrize("name", ["box.obj", "box.txt", "box"])
+@pytest.mark.parametrize("name", ["box.txt", "box"])
 def test_unsupported_suffix_refused(scn_dir: Path, name: str) -> None:
     _write(scn_dir, BOX_URDF, name)
     path = _write(scn_dir, _replace("pybullet:objects/mug.urdf", name))
     err = _error(path)
     assert err.key_path == "objects[0].asset"
     suffix = Path(name).suffix
-    assert f"unsupported asset type {suffix!r} (got {name!r}); supported here: .urdf, .sdf" in str(err)
+    assert (f"unsupported asset type {suffix!r} (got {name!r}); supported here: .urdf, .sdf, "
+            ".obj, .stl, .ply, .glb, .gltf") in str(err)
+
+
+def test_a_urdf_named_like_a_mesh_is_read_as_a_mesh_and_refused(scn_dir: Path) -> None:
+    _write(scn_dir, BOX_URDF, "box.obj")
+    err = _error(_write(scn_dir, _replace("pybullet:objects/mug.urdf", "box.obj")))
+    assert err.key_path == "objects[0].asset" and "box.obj: box.obj has no triangles" in str(err)
 
 
 def test_uppercase_urdf_suffix_accepted(scn_dir: Path) -> None:
