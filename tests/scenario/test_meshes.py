@@ -19,6 +19,7 @@ from PIL import Image
 import simgen
 from simgen.errors import ScenarioError
 from simgen.label import mask_of
+from tests.conftest import RENDERERS_HERE
 
 GREEN = np.zeros((64, 64, 3), np.uint8)
 GREEN[:] = (30, 170, 40)
@@ -103,11 +104,11 @@ def test_each_format_has_its_size_in_metres(mesh_dir):
     assert set(record["cube.obj"]["material_files"]) == {"material.mtl", "material_0.png"}
 
 
-@pytest.mark.parametrize("renderer", ["tiny", "egl"])
+@pytest.mark.parametrize("renderer", RENDERERS_HERE)
 def test_each_format_has_its_colour_in_the_image(mesh_dir, tmp_path, renderer):
     out = tmp_path / f"ds_{renderer}"
-    simgen.generate(simgen.load_scenario(mesh_dir / "own.yaml"), out, images=2,
-                    renderer=renderer)
+    simgen.generate(simgen.load_scenario(mesh_dir / "own.yaml", ["cycles.samples=8"]), out,
+                    images=2, renderer=renderer)
     coco = json.loads((out / "annotations/instances_train.json").read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
     image = np.asarray(Image.open(out / "images/train" / coco["images"][0]["file_name"]))
