@@ -69,8 +69,8 @@ class Scenario:
         # Likewise the fields added later, at their defaults: an old scenario's sha256 stays.
         for section in ("static", "objects", "distractors"):
             for entry in out.get(section, []):
-                for key in ("symmetry", "mesh"):
-                    if key in entry and entry[key] is None:
+                for key in ("symmetry", "mesh", "category_map"):
+                    if key in entry and not entry[key]:
                         entry.pop(key)
         if out.get("labels", {}).get("amodal_masks") is False:
             out["labels"].pop("amodal_masks")
@@ -228,11 +228,14 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                     MESH_SUFFIXES if section != "robots" else ()),
                         entry=entry, static=section == "static")
                 if section == "objects" and entry.category == FILE_CATEGORY:
-                    stem = PurePosixPath(ref.split(":", 1)[-1]).stem
-                    if stem not in spec.categories:
+                    category = entry.category_of(PurePosixPath(ref.split(":", 1)[-1]).stem)
+                    if category not in spec.categories:
                         raise fail((section, index, "category"),
-                                   f"category {{file}}: {ref!r} names category {stem!r}, which "
-                                   f"is not declared: {', '.join(spec.categories)}")
+                                   f"category {{file}}: {ref!r} is category {category!r}, "
+                                   f"which is not declared: {', '.join(spec.categories)}")
+            if section == "objects" and entry.category_map and entry.category != FILE_CATEGORY:
+                raise fail((section, index, "category_map"),
+                           'category_map applies with category: "{file}" only')
             asset_choices[(section, index)] = tuple(refs)
             for t_index, texture in enumerate(entry.appearance.textures):
                 resolve(texture, (section, index, "appearance", "textures", t_index), TEXTURE_SUFFIXES)

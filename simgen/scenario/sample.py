@@ -270,7 +270,7 @@ def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
             quaternion_xyzw=candidates[0][1], scale=round(scale, 9), fixed=False,
             name=f"{section[:-1]}", group_index=index,
             category_id=(category_id if category_id is not None or section != "objects"
-                         else scenario.spec.categories.index(_stem(ref)) + 1),
+                         else scenario.spec.categories.index(group.category_of(_stem(ref))) + 1),
             appearance=_appearance(scenario, group.appearance, rng, section), physics=physics,
             spawn="surface" if group.spawn.surface is not None else "box",
             surface_z_m=(float(low[2]), float(high[2])) if group.spawn.surface is not None else None,

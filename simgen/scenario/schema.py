@@ -213,9 +213,18 @@ FILE_CATEGORY = "{file}"
 
 class ObjectGroup(GroupSpec):
     """A group of labeled objects of one category (or, with category "{file}", of the
-    category its asset file is named after: `asset: "my_parts/*.glb"`)."""
+    category its asset file is named after: `asset: "my_parts/*.glb"`, or that `category_map`
+    gives for that name)."""
 
     category: str
+    # With category "{file}": file name (without its suffix) -> category; unlisted names are
+    # their own category.
+    category_map: dict[str, str] = Field(default_factory=dict)
+
+    def category_of(self, stem: str) -> str:
+        """The category of an object of this group whose asset file is named `stem`."""
+        return self.category if self.category != FILE_CATEGORY else self.category_map.get(
+            stem, stem)
     symmetry: Optional[SymmetrySpec] = None
 
 

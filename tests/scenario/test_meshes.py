@@ -214,3 +214,35 @@ def test_a_sidecar_file_sets_the_units(mesh_dir):
     np.testing.assert_allclose(_size(scenario.asset_paths["block_mm.stl"]),
                                [0.04, 0.03, 0.02], atol=1e-6)
     assert scenario.mesh_files["block_mm.stl"]["units"] == "mm"
+
+
+def test_a_glob_of_meshes_takes_categories_from_file_names_or_a_map(mesh_dir, tmp_path):
+    for name, size in (("bolt_m8", 8), ("bolt_m6", 6), ("washer", 12)):
+        trimesh.creation.cylinder(radius=size / 2, height=30).export(mesh_dir / f"{name}.stl")
+    text = SCENARIO.replace("categories: [block_mm, ball, can, cube]",
+                            "categories: [block_mm, ball, can, cube, bolt, washer]")
+    text = text.replace('asset: "*.stl", category: "{file}", mesh: {units: mm, mass_kg: 0.05}',
+                        'asset: "*.stl", category: "{file}", count: 6, mesh: {units: mm, '
+                        'mass_kg: 0.05}, category_map: {bolt_m8: bolt, bolt_m6: bolt}')
+    (mesh_dir / "own.yaml").write_text(text)
+    out = tmp_path / "ds"
+    scenario = simgen.load_scenario(mesh_dir / "own.yaml", ["image.width=160",
+                                                            "image.height=120"])
+    simgen.generate(scenario, out, images=4, renderer="tiny")
+    coco = json.loads((out / "annotations/instances_train.json").read_text())
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    images = {im["id"]: im for im in coco["images"]}
+    checked = set()
+    for ann in coco["annotations"]:
+        objects = images[ann["image_id"]]["provenance"]["scene"]["objects"]
+        asset = objects[ann["object_index"]]["asset"]
+        expected = {"bolt_m8.stl": "bolt", "bolt_m6.stl": "bolt", "washer.stl": "washer",
+                    "block_mm.stl": "block_mm"}.get(asset)
+        if expected is not None:
+            assert names[ann["category_id"]] == expected
+            checked.add(expected)
+    assert {"bolt", "washer"} <= checked
+    # A file whose name (or map entry) is no declared category is refused at load.
+    (mesh_dir / "own.yaml").write_text(text.replace("bolt_m6: bolt", "bolt_m6: screw"))
+    with pytest.raises(ScenarioError, match="'screw', which is not declared"):
+        simgen.load_scenario(mesh_dir / "own.yaml")
