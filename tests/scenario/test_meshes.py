@@ -217,18 +217,19 @@ def test_a_sidecar_file_sets_the_units(mesh_dir):
 
 
 def test_a_glob_of_meshes_takes_categories_from_file_names_or_a_map(mesh_dir, tmp_path):
-    for name, size in (("bolt_m8", 8), ("bolt_m6", 6), ("washer", 12)):
+    for name, size in (("bolt_m8", 30), ("bolt_m6", 26), ("washer", 40)):   # big: seen
         trimesh.creation.cylinder(radius=size / 2, height=30).export(mesh_dir / f"{name}.stl")
     text = SCENARIO.replace("categories: [block_mm, ball, can, cube]",
                             "categories: [block_mm, ball, can, cube, bolt, washer]")
     text = text.replace('asset: "*.stl", category: "{file}", mesh: {units: mm, mass_kg: 0.05}',
                         'asset: "*.stl", category: "{file}", count: 6, mesh: {units: mm, '
                         'mass_kg: 0.05}, category_map: {bolt_m8: bolt, bolt_m6: bolt}')
+    # Room for six: a larger drop region.
+    text = text.replace("max: [-0.05, -0.05, 0.1]}}}", "max: [0.0, 0.0, 0.4]}}}")
     (mesh_dir / "own.yaml").write_text(text)
     out = tmp_path / "ds"
-    scenario = simgen.load_scenario(mesh_dir / "own.yaml", ["image.width=160",
-                                                            "image.height=120"])
-    simgen.generate(scenario, out, images=4, renderer="tiny")
+    simgen.generate(simgen.load_scenario(mesh_dir / "own.yaml"), out, images=4,
+                    renderer="tiny")
     coco = json.loads((out / "annotations/instances_train.json").read_text())
     names = {c["id"]: c["name"] for c in coco["categories"]}
     images = {im["id"]: im for im in coco["images"]}
