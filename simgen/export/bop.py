@@ -121,12 +121,8 @@ def export_bop(dataset: Path | str, out: Path | str, overwrite: bool = False,
             write_atomic(staging / "models" / f"obj_{obj_id:06d}.ply", ply_bytes(model))
             info = model.info()
             symmetry = spec.objects[keys[(asset, scale)]["group_index"]].symmetry
-            if symmetry is not None and symmetry.continuous:
-                info["symmetries_continuous"] = [{"axis": list(s.axis),
-                                                  "offset": list(s.offset_mm)}
-                                                 for s in symmetry.continuous]
-            if symmetry is not None and symmetry.discrete:
-                info["symmetries_discrete"] = [list(map(float, m)) for m in symmetry.discrete]
+            if symmetry is not None:
+                info.update(_symmetries(symmetry, model, scale))
             infos[str(obj_id)] = info
             category_id = keys[(asset, scale)]["category_id"]
             mapping[str(obj_id)] = {"asset": asset, "scale": scale, "category_id": category_id,
@@ -225,6 +221,26 @@ def _write_scene(dataset: Path, listed: dict[str, Any], folder: Path, split: str
 
 
 # --- small pieces -------------------------------------------------------------------------------
+
+def _symmetries(symmetry: Any, model: Any, scale: float) -> dict[str, Any]:
+    """The group's symmetries, declared in the asset's own frame (mm, before `scale`), as BOP's
+    models_info gives them: in the model frame (centre of mass, principal axes), mm."""
+    out: dict[str, Any] = {}
+    A = model.asset_in_model
+    if symmetry.continuous:
+        out["symmetries_continuous"] = [
+            {"axis": _round(A[:3, :3] @ np.asarray(s.axis, float)),
+             "offset": _round(A[:3, :3] @ (np.asarray(s.offset_mm, float) * scale) + A[:3, 3])}
+            for s in symmetry.continuous]
+    if symmetry.discrete:
+        moved = []
+        for values in symmetry.discrete:
+            T = np.asarray(values, float).reshape(4, 4)
+            T[:3, 3] *= scale
+            moved.append(_round(model.symmetry_in_model(T).ravel()))
+        out["symmetries_discrete"] = moved
+    return out
+
 
 def _moves_pixels(pipeline: Any) -> bool:
     from simgen.augment import Augmenter

@@ -11,7 +11,7 @@ the same way). Meshes are read by trimesh.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ PRIMITIVE_SECTIONS = 48
 class Model:
     vertices_mm: np.ndarray   # (N, 3) float64, in the body's centre-of-mass frame
     faces: np.ndarray         # (M, 3) int64
+    # The asset's own frame (its URDF base link, or the mesh file's axes) in the model frame,
+    # 4x4 with translation in mm: what turns a symmetry declared on the asset into the model's.
+    asset_in_model: np.ndarray = field(default_factory=lambda: np.eye(4))
+
+    def symmetry_in_model(self, transform_mm: np.ndarray) -> np.ndarray:
+        """A rigid transform of the asset's frame (mm) as the same motion of the model."""
+        A = self.asset_in_model
+        return A @ transform_mm @ np.linalg.inv(A)
 
     def info(self) -> dict[str, float]:
         """BOP's models_info fields: the box and the diameter (largest distance between two
@@ -69,6 +77,9 @@ def body_model(path: str | Path, scale: float) -> Model:
         parts = []
         links: dict[int, np.ndarray] = {}
         cid = client._client
+        base = _link_frame(pb, cid, uid, -1)
+        asset_in_model = base.copy()
+        asset_in_model[:3, 3] *= 1000.0
         for shape in client.getVisualShapeData(uid):
             _, link, kind, dims, mesh, local_pos, local_orn = shape[:7]
             if link not in links:
@@ -90,7 +101,7 @@ def body_model(path: str | Path, scale: float) -> Model:
     offsets = np.cumsum([0] + [len(v) for v, _ in parts[:-1]])
     vertices = np.concatenate([v for v, _ in parts]) * 1000.0
     faces = np.concatenate([f + o for (_, f), o in zip(parts, offsets)])
-    return Model(vertices.astype(np.float64), faces.astype(np.int64))
+    return Model(vertices.astype(np.float64), faces.astype(np.int64), asset_in_model)
 
 
 def _mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray]:

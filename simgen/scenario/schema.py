@@ -171,8 +171,9 @@ class GroupSpec(_Model):
 
 
 class ContinuousSymmetry(_Model):
-    """A rotation axis the object looks the same about, in its model frame (the frame its pose
-    labels give: its centre of mass), as BOP's models_info `symmetries_continuous`."""
+    """A rotation axis the object looks the same about, in the asset's own frame (its URDF's
+    base link, or the mesh file's axes; mm), as BOP's models_info `symmetries_continuous`
+    (simgen export bop turns it into the model frame, centre of mass on principal axes)."""
 
     axis: Vec3Fixed
     offset_mm: Vec3Fixed = (0.0, 0.0, 0.0)
@@ -187,8 +188,8 @@ class ContinuousSymmetry(_Model):
 
 class SymmetrySpec(_Model):
     """Poses an object cannot be told apart in (pose estimators' losses and BOP's metrics
-    need them): `continuous` axes, and `discrete` rigid transforms in its model frame, each a
-    4x4 matrix row-major (16 numbers, translation in mm), as BOP's models_info."""
+    need them): `continuous` axes, and `discrete` rigid transforms in the asset's own frame,
+    each a 4x4 matrix row-major (16 numbers, translation in mm), as BOP's models_info."""
 
     continuous: list[ContinuousSymmetry] = Field(default_factory=list)
     discrete: list[Annotated[list[StrictFloat | StrictInt], Field(min_length=16, max_length=16)]] = \

@@ -199,3 +199,40 @@ def test_bop_export_refuses_what_it_cannot_make_exact(tmp_path, make_dataset):
     proc = subprocess.run([sys.executable, "-m", "simgen", "export", "bop", str(good), "-o",
                            str(tmp_path / "e")], capture_output=True, text=True)
     assert proc.returncode == 0 and "object poses" in proc.stdout, proc.stderr
+
+
+def test_a_symmetry_declared_on_the_asset_is_one_of_the_model(tmp_path, monkeypatch):
+    """A symmetry is declared in the asset's own frame; BOP's models_info needs it in the model
+    frame (centre of mass, principal axes). A box whose mesh origin is off its centre and which
+    is turned in its file: its 180-degree turn about its own long axis, moved into the model
+    frame, maps the model's vertices onto themselves."""
+    import trimesh
+
+    from simgen.export.bop import _symmetries
+    from simgen.export.models import body_model
+    from simgen.scenario.meshes import mesh_urdf
+    from simgen.scenario.schema import MeshSpec, SymmetrySpec
+
+    monkeypatch.setenv("SIMGEN_MESH_CACHE", str(tmp_path / "cache"))
+    box = trimesh.creation.box(extents=[0.08, 0.03, 0.02])
+    turn = trimesh.transformations.rotation_matrix(0.5, [0, 0, 1], point=[0, 0, 0])
+    turn[:3, 3] = [0.03, 0.01, 0.0]   # its centre at (30, 10, 0) mm, turned 0.5 rad about z
+    box.apply_transform(turn)
+    box.export(tmp_path / "box.stl")
+    model = body_model(mesh_urdf(tmp_path / "box.stl", MeshSpec()), 1.0)
+    # 180 degrees about the box's long axis, in the file's frame (mm).
+    axis = turn[:3, :3] @ [1.0, 0, 0]
+    flip = trimesh.transformations.rotation_matrix(np.pi, axis, point=turn[:3, 3] * 1000)
+    declared = SymmetrySpec(discrete=[flip.ravel().tolist()],
+                            continuous=[{"axis": axis.tolist(),
+                                         "offset_mm": (turn[:3, 3] * 1000).tolist()}])
+    info = _symmetries(declared, model, 1.0)
+    S = np.array(info["symmetries_discrete"][0]).reshape(4, 4)
+    moved = model.vertices_mm @ S[:3, :3].T + S[:3, 3]
+    distance = np.linalg.norm(moved[:, None] - model.vertices_mm[None], axis=2).min(axis=1)
+    assert distance.max() < 1e-3                       # the same vertex set
+    assert not np.allclose(S[:3, :3], flip[:3, :3])     # ... which the file's matrix is not
+    # The continuous axis passes through the box's centre, which is the model's origin.
+    (sym,) = info["symmetries_continuous"]
+    axis_m, offset = np.array(sym["axis"]), np.array(sym["offset"])
+    assert np.linalg.norm(np.cross(axis_m, -offset)) < 1e-3
