@@ -461,9 +461,15 @@ def _unwrap(annotation: Any, part: str | int | None) -> Any:
 def _mesh_options(path: Path, given: MeshSpec | None) -> MeshSpec:
     """A mesh's settings: `<mesh file>.yaml` beside it (when there is one), with the keys the
     scenario gives on top."""
+    import stat
+
     sidecar = path.with_name(path.name + ".yaml")
     values: dict[str, Any] = {}
-    if sidecar.is_file():
+    if sidecar.exists() or sidecar.is_symlink():
+        # Untrusted like the mesh: a regular file, in the mesh's own folder (links followed).
+        if (not sidecar.resolve().is_relative_to(path.parent.resolve())
+                or not stat.S_ISREG(sidecar.stat().st_mode)):
+            raise AssetError(f"{sidecar.name} is not a regular file beside the mesh")
         if sidecar.stat().st_size > 64 * 1024:
             raise AssetError(f"{sidecar.name} is larger than 64 KiB")
         data, _ = parse_yaml(sidecar.read_text(), str(sidecar))

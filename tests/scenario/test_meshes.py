@@ -247,3 +247,10 @@ def test_a_glob_of_meshes_takes_categories_from_file_names_or_a_map(mesh_dir, tm
     (mesh_dir / "own.yaml").write_text(text.replace("bolt_m6: bolt", "bolt_m6: screw"))
     with pytest.raises(ScenarioError, match="'screw', which is not declared"):
         simgen.load_scenario(mesh_dir / "own.yaml")
+
+
+def test_a_sidecar_that_leads_out_of_the_mesh_folder_is_refused(mesh_dir, tmp_path):
+    (tmp_path / "elsewhere.yaml").write_text("units: mm\n")
+    (mesh_dir / "cube.obj.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    with pytest.raises(ScenarioError, match="not a regular file beside the mesh"):
+        simgen.load_scenario(mesh_dir / "own.yaml")
