@@ -430,9 +430,13 @@ def check_summary(scenario: object) -> list[tuple[str, str]]:
         for index, group in enumerate(getattr(spec, section)):
             files = len(scenario.asset_choices.get((section, index), ()))
             what = f"{group.category}: " if section == "objects" else ""
+            if section == "objects" and group.category == "{file}":
+                what = "category by file name" + (" and map" if group.category_map else "") + ": "
+            mesh = (f", mesh {_flow(dump[section][index]['mesh'])}"
+                    if dump[section][index].get("mesh") else "")
             lines.append((label, f"{what}count {_flow(dump[section][index]['count'])} of "
                                  f"{_flow(dump[section][index]['asset'])}"
-                                 + (f" ({files} files)" if files > 1 else "")))
+                                 + (f" ({files} files)" if files > 1 else "") + mesh))
     camera = dump["camera"]
     intrinsics = (f"fov_deg {_flow(camera['fov_deg'])}" if camera["fov_deg"] is not None
                   else f"fx {_flow(camera['fx'])}, fy {_flow(camera['fy'])}")
