@@ -173,3 +173,17 @@ def test_egl_images_larger_than_its_framebuffer_are_rendered_in_exact_tiles():
                                 != part) > 0
     finally:
         world.close()
+
+
+def test_rendering_objects_alone_leaves_the_next_render_unchanged(rendered):
+    """EGL's mask-only calls use a projective texture to skip the plugin's shadow map; the
+    next full render (colours, shadows and all) is the same as without them."""
+    render, drawn, settled = rendered
+    camera, light = drawn.views[0], drawn.light
+    before = render.render(settled, camera, light)
+    uids = [u for u in settled.labeled_body_ids if u >= 0]
+    render.render_alone_many(uids, camera, camera.width // 2, camera.height // 2)
+    after = render.render(settled, camera, light)
+    np.testing.assert_array_equal(before.rgb, after.rgb)
+    np.testing.assert_array_equal(before.instance_map, after.instance_map)
+    np.testing.assert_array_equal(before.depth_m, after.depth_m)
