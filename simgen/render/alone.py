@@ -53,12 +53,19 @@ def render_alone(world: Any, uid: int, camera: Any, margin_x: int, margin_y: int
     if x1 <= x0 or y1 <= y0:
         return canvas  # entirely off the canvas
     canvas[y0:y1, x0:x1] = render_window(window)
-    mask = canvas[y0:y1, x0:x1]
-    touches = ((x0 > 0 and mask[:, 0].any()) or (y0 > 0 and mask[0].any())
-               or (x1 < w and mask[:, -1].any()) or (y1 < h and mask[-1].any()))
-    if touches:
+    if _touches_inner_edge(canvas, window):
         canvas = render_window((0, 0, w, h))
     return canvas
+
+
+def _touches_inner_edge(canvas: np.ndarray, window: Window) -> bool:
+    """Whether the mask in `window` reaches an edge of the window that is not the canvas's
+    edge: the body may go on beyond the window (a visual mesh larger than its collision box)."""
+    h, w = canvas.shape
+    x0, y0, x1, y1 = window
+    mask = canvas[y0:y1, x0:x1]
+    return bool((x0 > 0 and mask[:, 0].any()) or (y0 > 0 and mask[0].any())
+                or (x1 < w and mask[:, -1].any()) or (y1 < h and mask[-1].any()))
 
 
 def alone_window(world: Any, uid: int, camera: Any, margin_x: int, margin_y: int, w: int,
@@ -142,9 +149,8 @@ def render_alone_many(world: Any, uids: list[int], camera: Any, margin_x: int, m
                 canvas[box[1]:box[3], box[0]:box[2]] = masks[uid]
                 x0, y0, x1, y1 = windows[uid]
                 inside = canvas[y0:y1, x0:x1]
-                touches = ((x0 > 0 and inside[:, 0].any()) or (y0 > 0 and inside[0].any())
-                           or (x1 < w and inside[:, -1].any()) or (y1 < h and inside[-1].any()))
-                if touches or inside.sum() != masks[uid].sum():   # a pixel outside its window
+                if (_touches_inner_edge(canvas, windows[uid])
+                        or inside.sum() != masks[uid].sum()):   # a pixel outside its window
                     canvases = None
                     break
                 canvases[uid] = canvas

@@ -70,10 +70,8 @@ class Renderer:
         """render_alone of every body in `uids`, in as few calls as their windows allow."""
         def group(members: list[int], win: tuple[int, int, int, int]) -> dict[int, np.ndarray]:
             x0, y0, x1, y1 = win
-            K = self._render_K(camera, margin_x - x0, margin_y - y0)
-            with self.world.isolated(*members):
-                _, _, seg = self._camera_image(camera, K, x1 - x0, y1 - y0, shadow=0,
-                                               mask_only=True)
+            seg = self._render_alone_seg(members, camera, margin_x - x0, margin_y - y0,
+                                         x1 - x0, y1 - y0)
             return {uid: seg == uid for uid in members}
 
         return render_alone_many(self.world, uids, camera, margin_x, margin_y, group,
@@ -81,10 +79,14 @@ class Renderer:
 
     def _render_mask(self, uid: int, camera: CameraSample, shift_x: float, shift_y: float,
                      w: int, h: int) -> np.ndarray:
+        return self._render_alone_seg([uid], camera, shift_x, shift_y, w, h) == uid
+
+    def _render_alone_seg(self, uids: list[int], camera: CameraSample, shift_x: float,
+                          shift_y: float, w: int, h: int) -> np.ndarray:
+        """The segmentation (body ids) of `uids` alone, w x h, principal point shifted."""
         K = self._render_K(camera, shift_x, shift_y)
-        with self.world.isolated(uid):
-            _, _, seg = self._camera_image(camera, K, w, h, shadow=0, mask_only=True)
-        return seg == uid
+        with self.world.isolated(*uids):
+            return self._camera_image(camera, K, w, h, shadow=0, mask_only=True)[2]
 
     def _camera_image(self, camera: CameraSample, K: np.ndarray, w: int, h: int,
                       **options: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
