@@ -281,13 +281,11 @@ def bench_default(path: str, images: int, workers: int, rounds: int) -> dict:
     scenario = simgen.load_scenario(path)
     spec = scenario.spec
     per_round = []
-    name = "auto"
     for _ in range(rounds):
         naive = naive_loop(images, workers, spec.image.width, spec.image.height)
         rate, _ = end_to_end(scenario, images, "auto", workers)
         per_round.append((naive, rate))
-    name = start_renderer_name(scenario)
-    return {"renderer": name, "workers": workers, "occlusion": spec.labels.occlusion,
+    return {"renderer": start_renderer_name(scenario), "workers": workers, "occlusion": spec.labels.occlusion,
             "views_per_scene": spec.views_per_scene,
             "images_per_s": {"naive loop": median(n for n, _ in per_round),
                              "simgen generate, defaults": median(r for _, r in per_round)},

@@ -34,7 +34,6 @@ dataset always gives the same bytes.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,13 +44,15 @@ from simgen.errors import SimgenError
 from simgen.dataset import layout
 from simgen.dataset.links import staged_folder
 from simgen.dataset.reader import read_manifest, short
-from simgen.dataset.writer import write_atomic
+from simgen.dataset.writer import sha256_file, write_atomic
 
 EXPORT_FORMAT = "simgen-bop/1"
 EXPORT_FORMAT_PREFIX = "simgen-bop/"
 MARKER = "simgen_export.json"
 DEPTH_SCALE = 1.0   # simgen's depth PNGs hold millimetres
 MAX_IMAGES_PER_SCENE = 1000   # BOP's (and BlenderProc's) chunk size
+# What an export writes at the top of BOP_DIR, besides its <split>_pbr folders.
+TOP_ENTRIES = frozenset({"camera.json", "models", MARKER})
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def export_bop(dataset: Path | str, out: Path | str, overwrite: bool = False,
     `overwrite`, a previous simgen BOP export). `scenario_dir`: where the scenario's relative
     assets are, when not where the manifest recorded (as for `simgen regen`)."""
     from simgen.export.models import body_model, ply_bytes
-    from simgen.export.yolo import _read_dataset
+    from simgen.export.yolo import _check_target, _read_dataset
     from simgen.trust.regen import scenario_of
 
     dataset, out = Path(dataset), Path(out)
@@ -91,7 +92,8 @@ def export_bop(dataset: Path | str, out: Path | str, overwrite: bool = False,
         raise SimgenError(f"{where}: its augmentation moves pixels, so the poses and K no "
                           "longer fit the images; export a dataset without it (photometric "
                           "augmentation is fine)")
-    _check_target(dataset, out, overwrite)
+    _check_target(dataset, out, overwrite, "BOP", EXPORT_FORMAT_PREFIX,
+                  lambda name: name in TOP_ENTRIES or name.endswith("_pbr"))
 
     # The models: one per (asset, scale) of a labeled object, numbered in sorted order.
     keys: dict[tuple[str, float], dict[str, Any]] = {}
@@ -148,7 +150,8 @@ def export_bop(dataset: Path | str, out: Path | str, overwrite: bool = False,
                 n_images += len(images)
                 scenes.add((split.name, scene_index))
         write_atomic(staging / MARKER, _json({
-            "format": EXPORT_FORMAT, "source_manifest_sha256": _sha256(dataset / layout.MANIFEST),
+            "format": EXPORT_FORMAT,
+            "source_manifest_sha256": sha256_file(dataset / layout.MANIFEST),
             "images": n_images, "objects": n_objects, "models": len(obj_ids),
             "robots_left_out": robots}))
     return BopExportResult(out, n_images, n_objects, len(obj_ids), len(scenes), robots)
@@ -320,41 +323,5 @@ def _read(dataset: Path, rel: str, listed: dict[str, Any]) -> bytes:
     return data
 
 
-def _sha256(path: Path) -> str:
-    from simgen.dataset.writer import sha256_file
-
-    return sha256_file(path)
-
-
 def _json(data: Any) -> bytes:
     return json.dumps(data, indent=1, ensure_ascii=False).encode() + b"\n"
-
-
-def _check_target(dataset: Path, out: Path, overwrite: bool) -> None:
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise SimgenError(f"{out}: output path exists and is not a folder")
-    src, dst = Path(os.path.abspath(dataset)), Path(os.path.abspath(out))
-    if dst == src or src in dst.parents or dst in src.parents:
-        raise SimgenError(f"{out}: the export folder must lie outside the dataset {dataset}, "
-                          "and not hold it")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise SimgenError(f"{out}: output folder is not empty (use --overwrite to replace "
-                              "a simgen BOP export there)")
-        from simgen.dataset.reader import read_json
-
-        try:
-            marker = read_json(out / MARKER, "export marker", max_bytes=1 << 20)
-        except SimgenError:
-            marker = None
-        if not (isinstance(marker, dict) and str(marker.get("format", "")).startswith(
-                EXPORT_FORMAT_PREFIX)):
-            raise SimgenError(f"{out}: not a simgen BOP export (no {MARKER} of format "
-                              f"{EXPORT_FORMAT_PREFIX}N), so --overwrite will not replace it; "
-                              "choose an empty or new folder")
-        known = {"camera.json", "models", MARKER}
-        foreign = sorted(p.name for p in out.iterdir()
-                         if p.name not in known and not p.name.endswith("_pbr"))
-        if foreign:
-            raise SimgenError(f"{out}: holds {foreign[0]!r}, which simgen export did not "
-                              "write, so --overwrite will not replace it")

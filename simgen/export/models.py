@@ -19,8 +19,6 @@ import numpy as np
 
 from simgen.errors import SimgenError
 
-# A mesh file larger than this is refused before it is read (a scan of a part is a few MB).
-MAX_MESH_BYTES = 256 * 1024 * 1024
 PRIMITIVE_SECTIONS = 48
 
 
@@ -75,10 +73,9 @@ def body_model(path: str | Path, scale: float) -> Model:
         # The base's centre of mass at the origin: the frame pose labels give.
         client.resetBasePositionAndOrientation(uid, (0, 0, 0), (0, 0, 0, 1))
         parts = []
-        links: dict[int, np.ndarray] = {}
         cid = client._client
-        base = _link_frame(pb, cid, uid, -1)
-        asset_in_model = base.copy()
+        links: dict[int, np.ndarray] = {-1: _link_frame(pb, cid, uid, -1)}
+        asset_in_model = links[-1].copy()
         asset_in_model[:3, 3] *= 1000.0
         for shape in client.getVisualShapeData(uid):
             _, link, kind, dims, mesh, local_pos, local_orn = shape[:7]
@@ -90,7 +87,7 @@ def body_model(path: str | Path, scale: float) -> Model:
                 vertices, faces = _mesh_file(Path(mesh))
                 vertices = vertices * np.asarray(dims[:3], float)
             elif kind in (GEOM_BOX, GEOM_SPHERE, GEOM_CYLINDER, GEOM_CAPSULE):
-                vertices, faces = _primitive(kind, dims, GEOM_BOX, GEOM_SPHERE, GEOM_CYLINDER)
+                vertices, faces = _primitive(kind, dims)
             else:
                 continue
             parts.append((vertices @ T[:3, :3].T + T[:3, 3], faces))
@@ -105,33 +102,29 @@ def body_model(path: str | Path, scale: float) -> Model:
 
 
 def _mesh_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    import trimesh
+    """A visual mesh file PyBullet loaded, read as mesh assets are (bounded, regular)."""
+    from simgen.scenario.meshes import MeshError, load_mesh
 
     try:
-        size = path.stat().st_size
-    except OSError as err:
-        raise SimgenError(f"{path}: cannot read the mesh ({err.strerror or err})") from None
-    if not path.is_file() or size > MAX_MESH_BYTES:
-        raise SimgenError(f"{path}: not a regular mesh file of at most {MAX_MESH_BYTES} bytes")
-    try:
-        mesh = trimesh.load(str(path), force="mesh", process=False, skip_materials=True)
-    except Exception as err:   # trimesh raises many kinds on a broken file
-        raise SimgenError(f"{path}: cannot read the mesh ({err})") from None
+        mesh = load_mesh(path)
+    except MeshError as err:
+        raise SimgenError(f"{path}: {err}") from None
     return np.asarray(mesh.vertices, float), np.asarray(mesh.faces, np.int64)
 
 
-def _primitive(kind: int, dims: Any, box: int, sphere: int,
-               cylinder: int) -> tuple[np.ndarray, np.ndarray]:
+def _primitive(kind: int, dims: Any) -> tuple[np.ndarray, np.ndarray]:
     """A box (dims: full extents), sphere (dims[0]: radius), cylinder or capsule (dims[0]:
     length, dims[1]: radius) about its own origin, as PyBullet's shapes are."""
     import trimesh
 
-    if kind == box:
+    from simgen.render.cycles import GEOM_BOX, GEOM_CYLINDER, GEOM_SPHERE
+
+    if kind == GEOM_BOX:
         mesh = trimesh.creation.box(extents=dims[:3])
-    elif kind == sphere:
+    elif kind == GEOM_SPHERE:
         mesh = trimesh.creation.uv_sphere(radius=dims[0], count=[PRIMITIVE_SECTIONS // 2,
                                                                  PRIMITIVE_SECTIONS])
-    elif kind == cylinder:
+    elif kind == GEOM_CYLINDER:
         mesh = trimesh.creation.cylinder(radius=dims[1], height=dims[0],
                                          sections=PRIMITIVE_SECTIONS)
     else:

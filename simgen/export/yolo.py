@@ -49,7 +49,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from simgen.errors import SimgenError
 from simgen.dataset.links import LINK_AUTO, LINK_COPY, LINK_HARD, placer, staged_folder
@@ -272,7 +272,12 @@ def _check_images(dataset: Path, listed: dict[str, Any], images: list[tuple[str,
         _check_listed(dataset, listed, rel, *found)
 
 
-def _check_target(dataset: Path, out: Path, overwrite: bool) -> None:
+def _check_target(dataset: Path, out: Path, overwrite: bool, kind: str = "YOLO",
+                  prefix: str = EXPORT_FORMAT_PREFIX,
+                  ours: Callable[[str], bool] = EXPORT_ENTRIES.__contains__) -> None:
+    """OUT may be written: new, empty, or (with `overwrite`) a previous simgen `kind` export,
+    proved by its marker of format `prefix`N and holding only top-level names `ours` accepts;
+    never the dataset or a folder holding it. Shared by every export format."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise SimgenError(f"{out}: output path exists and is not a folder")
     src, dst = Path(os.path.abspath(dataset)), Path(os.path.abspath(out))
@@ -281,12 +286,12 @@ def _check_target(dataset: Path, out: Path, overwrite: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise SimgenError(f"{out}: output folder is not empty (use --overwrite to replace "
-                              "a simgen YOLO export there)")
-        if not _provably_export(out):
-            raise SimgenError(f"{out}: not a simgen YOLO export (no {MARKER} of format "
-                              f"{EXPORT_FORMAT_PREFIX}N), so --overwrite will not replace it; "
+                              f"a simgen {kind} export there)")
+        if not _provably_export(out, prefix):
+            raise SimgenError(f"{out}: not a simgen {kind} export (no {MARKER} of format "
+                              f"{prefix}N), so --overwrite will not replace it; "
                               "choose an empty or new folder")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in EXPORT_ENTRIES)
+        foreign = sorted(p.name for p in out.iterdir() if not ours(p.name))
         if foreign:
             raise SimgenError(f"{out}: holds {foreign[0]!r}, which simgen export did not "
                               "write, so --overwrite will not replace it; move it or choose "
@@ -295,9 +300,9 @@ def _check_target(dataset: Path, out: Path, overwrite: bool) -> None:
             raise SimgenError(f"{out}: holds the dataset {dataset}; --overwrite would remove it")
 
 
-def _provably_export(out: Path) -> bool:
-    """OUT holds a simgen YOLO export: its marker, a JSON object with the export format id.
-    A file that is merely named like it is not enough."""
+def _provably_export(out: Path, prefix: str = EXPORT_FORMAT_PREFIX) -> bool:
+    """OUT holds a simgen export: its marker, a JSON object with the export format id (of
+    `prefix`). A file that is merely named like it is not enough."""
     from simgen.dataset.reader import read_json
 
     try:
@@ -305,7 +310,7 @@ def _provably_export(out: Path) -> bool:
     except SimgenError:
         return False
     return isinstance(marker, dict) and isinstance(marker.get("format"), str) \
-        and marker["format"].startswith(EXPORT_FORMAT_PREFIX)
+        and marker["format"].startswith(prefix)
 
 
 # --- writing ---------------------------------------------------------------------------------

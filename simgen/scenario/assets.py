@@ -67,6 +67,13 @@ def _split(ref: str, scenario_dir: Path) -> tuple[str, Path, str]:
     return "", scenario_dir.resolve(), ref
 
 
+def asset_stem(ref: str) -> str:
+    """The file name of an asset reference without its folder, prefix and last suffix
+    (`pybullet:objects/mug.urdf` -> `mug`): a body's default name, a "{file}" category."""
+    name = ref.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return name.rsplit(".", 1)[0]
+
+
 def expand_pattern(ref: str, scenario_dir: Path) -> list[str]:
     """A reference with `*` or `?` becomes the sorted references it matches (else [ref]).
 

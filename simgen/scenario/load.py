@@ -14,18 +14,18 @@ import types
 import typing
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from pydantic import BaseModel, ValidationError
 
 from simgen.dataset.layout import scenario_sha256
 from simgen.errors import ScenarioError
-from simgen.scenario.assets import (BODY_SUFFIXES, TEXTURE_SUFFIXES, AssetError, check_texture,
-                                   expand_pattern,
+from simgen.scenario.assets import (BODY_SUFFIXES, TEXTURE_SUFFIXES, AssetError, asset_stem,
+                                   check_texture, expand_pattern,
                                    resolve_asset,
                                    urdf_joints)
-from simgen.scenario.meshes import MESH_SUFFIXES, MeshError, mesh_record, mesh_urdf
+from simgen.scenario.meshes import MESH_SUFFIXES, MeshError, mesh_body
 from simgen.scenario.schema import FILE_CATEGORY, MeshSpec, ScenarioSpec, asset_refs
 from simgen.scenario.yamlio import KeyPath, format_key_path, parse_yaml, read_yaml
 
@@ -178,13 +178,11 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
 
     checked: set[tuple[str, tuple[str, ...] | None]] = set()
 
-    mesh_settings: dict[str, Any] = {}   # mesh ref -> the options it was converted with
-
     def resolve(ref: str, key_path: KeyPath, suffixes: Sequence[str] | None = None,
                 entry: Any = None, static: bool = False) -> None:
         # Checked once per (reference, use): a body asset is no texture, and the other way.
         use = tuple(suffixes) if suffixes else None
-        if (ref, use) in checked and ref not in mesh_settings:
+        if (ref, use) in checked and ref not in mesh_files:   # a mesh: its settings compared
             return
         try:
             path = resolve_asset(ref, base_dir, roots, **({"suffixes": suffixes} if suffixes
@@ -193,12 +191,12 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                 check_texture(path)
             if path.suffix.lower() in MESH_SUFFIXES:
                 options = _mesh_options(path, getattr(entry, "mesh", None))
-                if ref in mesh_settings and mesh_settings[ref] != options:
+                path, record = mesh_body(path, options, static=static)
+                record = {**record, **options.model_dump(mode="json")}
+                if mesh_files.get(ref, record) != record:
                     raise AssetError(f"{ref!r} is used with two different mesh settings; "
                                      "give each use the same (or copy the file)")
-                mesh_settings[ref] = options
-                mesh_files[ref] = {**mesh_record(path), **options.model_dump(mode="json")}
-                path = mesh_urdf(path, options, static=static)
+                mesh_files[ref] = record
             elif getattr(entry, "mesh", None) is not None:
                 raise AssetError(f"mesh settings apply to mesh files ({', '.join(MESH_SUFFIXES)}"
                                  f"), not to {path.name}")
@@ -228,7 +226,7 @@ def _build(data: dict[str, Any], name: str, file_sha256: str, overrides: tuple[s
                     MESH_SUFFIXES if section != "robots" else ()),
                         entry=entry, static=section == "static")
                 if section == "objects" and entry.category == FILE_CATEGORY:
-                    category = entry.category_of(PurePosixPath(ref.split(":", 1)[-1]).stem)
+                    category = entry.category_of(asset_stem(ref))
                     if category not in spec.categories:
                         raise fail((section, index, "category"),
                                    f"category {{file}}: {ref!r} is category {category!r}, "

@@ -55,8 +55,15 @@ def cache_root() -> Path:
 def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
     """The URDF (in the cache) of the mesh at `path` with `options` (simgen.scenario.schema
     MeshSpec). Made once; MeshError for a mesh that cannot be used."""
+    return mesh_body(path, options, static)[0]
+
+
+def mesh_body(path: Path, options: Any, static: bool = False) -> tuple[Path, dict[str, Any]]:
+    """mesh_urdf, and what a dataset records of the mesh (its sha256 and its material files'),
+    from one read of each file."""
     data = _read(path)
     texture_files = _texture_files(path, data)
+    record = _record(data, texture_files)
     if options.collision == "mesh" and not static:
         raise MeshError("collision: mesh (exact triangles) is for static bodies only: PyBullet "
                         "does not collide moving concave meshes; use convex or decomposed")
@@ -64,13 +71,11 @@ def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
     digest.update(f"simgen-mesh/{CONVERTER_VERSION}\n".encode())
     digest.update(path.suffix.lower().encode() + b"\n")
     digest.update(json.dumps(options.model_dump(mode="json"), sort_keys=True).encode())
-    digest.update(hashlib.sha256(data).digest())
-    for name, blob in sorted(texture_files.items()):
-        digest.update(name.encode() + hashlib.sha256(blob).digest())
+    digest.update(json.dumps(record, sort_keys=True).encode())   # the mesh's and its files' sha256
     folder = cache_root() / digest.hexdigest()[:32]
     urdf = folder / "model.urdf"
     if urdf.is_file():
-        return urdf
+        return urdf, record
     mesh = _load(path, data)
     mesh = _to_metres_z_up(mesh, options)
     # The closed surface, for the checks and the mass: vertices split only for their texture
@@ -98,15 +103,18 @@ def mesh_urdf(path: Path, options: Any, static: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return urdf
+    return urdf, record
 
 
-def mesh_record(path: Path) -> dict[str, Any]:
+def load_mesh(path: Path) -> Any:
+    """The trimesh.Trimesh of a mesh file, read within the size bounds; MeshError otherwise."""
+    return _load(path, _read(path))
+
+
+def _record(data: bytes, files: dict[str, bytes]) -> dict[str, Any]:
     """What a dataset records of a mesh asset: its sha256 and its material files' (an OBJ's MTL
     and textures), so a changed texture is caught as well as a changed mesh."""
-    data = _read(path)
     out: dict[str, Any] = {"sha256": hashlib.sha256(data).hexdigest()}
-    files = _texture_files(path, data)
     if files:
         out["material_files"] = {name: hashlib.sha256(blob).hexdigest()
                                  for name, blob in sorted(files.items())}

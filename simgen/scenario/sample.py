@@ -14,6 +14,7 @@ import numpy as np
 from simgen import geometry
 from simgen.scenario.holdout import ASSET_KIND, TEXTURE_KIND, usable
 from simgen.scenario.load import Scenario
+from simgen.scenario.assets import asset_stem
 from simgen.scenario.schema import FILE_CATEGORY, AppearanceSpec, CameraSpec, GroupSpec
 from simgen.scenario.streams import QmcStream, RngStream, UniformStream, qmc_point
 from simgen.seeding import generator
@@ -181,7 +182,7 @@ def sample(scenario: Scenario, sampling: np.random.SeedSequence, *, seed: int | 
             quaternion_xyzw=_round(geometry.quaternion_from_euler_deg(
                 [d.draw(st) for d in s.orientation_deg])),
             scale=float(s.scale.draw(st)), fixed=s.fixed, collision=s.collision,
-            name=s.name or _stem(ref),
+            name=s.name or asset_stem(ref),
             group_index=index, appearance=_appearance(scenario, s.appearance, st, "static")))
 
     robots = [_robot(scenario, index, robots_st) for index in range(len(spec.robots))]
@@ -208,9 +209,6 @@ def _index(st: UniformStream, n: int) -> int:
     return min(int(_u(st) * n), n - 1)
 
 
-def _stem(ref: str) -> str:
-    name = ref.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    return name.rsplit(".", 1)[0]
 
 
 class _Drawing:
@@ -270,7 +268,8 @@ def _group(scenario: Scenario, section: str, index: int, group: GroupSpec,
             quaternion_xyzw=candidates[0][1], scale=round(scale, 9), fixed=False,
             name=f"{section[:-1]}", group_index=index,
             category_id=(category_id if category_id is not None or section != "objects"
-                         else scenario.spec.categories.index(group.category_of(_stem(ref))) + 1),
+                         else scenario.spec.categories.index(
+                             group.category_of(asset_stem(ref))) + 1),
             appearance=_appearance(scenario, group.appearance, rng, section), physics=physics,
             spawn="surface" if group.spawn.surface is not None else "box",
             surface_z_m=(float(low[2]), float(high[2])) if group.spawn.surface is not None else None,
@@ -308,7 +307,7 @@ def _robot(scenario: Scenario, index: int, rng: UniformStream) -> BodySample:
                    if spec.category is not None else None)
     return BodySample(asset=spec.asset, path=scenario.asset_paths[spec.asset], position_m=position,
                       quaternion_xyzw=quaternion, scale=1.0, fixed=True,
-                      name=spec.name or _stem(spec.asset), category_id=category_id,
+                      name=spec.name or asset_stem(spec.asset), category_id=category_id,
                       group_index=index, appearance=_appearance(scenario, spec.appearance, rng, "robots"),
                       spawn="fixed", joint_candidates=tuple(candidates))
 
