@@ -238,3 +238,30 @@ def test_a_symmetry_declared_on_the_asset_is_one_of_the_model(tmp_path, monkeypa
     (sym,) = info["symmetries_continuous"]
     axis_m, offset = np.array(sym["axis"]), np.array(sym["offset"])
     assert np.linalg.norm(np.cross(axis_m, -offset)) < 1e-3
+
+
+def test_a_tampered_or_linked_dataset_file_is_refused(tmp_path, make_dataset):
+    """The export reads each image and depth file inside the dataset, regular, and as its
+    manifest lists it: a depth file turned into a link out of the dataset, or edited, is
+    refused with one line and nothing is written."""
+    import shutil
+
+    good = make_dataset(REPO / "scenes/tabletop.yaml", images=4, overrides=(
+        "image.width=160", "image.height=120", "labels.amodal_masks=true", "outputs.depth=true"))
+    for how in ("link", "edit"):
+        copy = tmp_path / f"ds_{how}"
+        shutil.copytree(good, copy)
+        depth = sorted((copy / "depth").rglob("*.png"))[0]
+        outside = tmp_path / "outside.png"
+        outside.write_bytes(depth.read_bytes())
+        if how == "link":
+            depth.unlink()
+            depth.symlink_to(outside)
+            match = "leads out of the dataset"
+        else:
+            depth.write_bytes(depth.read_bytes() + b"\0")
+            match = "does not match"
+        with pytest.raises(SimgenError, match=match) as info:
+            export_bop(copy, tmp_path / f"bop_{how}")
+        assert "\n" not in str(info.value)
+        assert not (tmp_path / f"bop_{how}").exists()

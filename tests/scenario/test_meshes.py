@@ -142,9 +142,12 @@ def test_decomposition_runs_once_and_the_urdf_is_cached_by_content(mesh_dir, mon
     assert other.asset_paths["can.glb"] != first
 
 
-def test_a_dataset_of_meshes_verifies_and_is_remade_bit_for_bit(mesh_dir, tmp_path):
+@pytest.mark.parametrize("renderer", RENDERERS_HERE)
+def test_a_dataset_of_meshes_verifies_and_is_remade_bit_for_bit(mesh_dir, tmp_path, renderer):
     out = tmp_path / "ds"
-    simgen.generate(simgen.load_scenario(mesh_dir / "own.yaml"), out, images=4, renderer="tiny")
+    simgen.generate(simgen.load_scenario(mesh_dir / "own.yaml", [
+        "image.width=160", "image.height=120", "cycles.samples=4"]), out, images=4,
+        renderer=renderer)
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["scenario"]["meshes"]) == {"block_mm.stl", "ball.ply", "can.glb",
                                                    "cube.obj"}
@@ -198,6 +201,11 @@ def test_every_bad_mesh_gets_one_line(mesh_dir, tmp_path):
         "material.mtl", "missing.mtl"))
     assert "missing" in _bad(folder, "lost.obj")
     assert "static bodies only" in _bad(folder, "cube.obj", "\n    mesh: {collision: mesh}")
+    (tmp_path / "outside.png").write_bytes((folder / "material_0.png").read_bytes())
+    (folder / "sneaky.mtl").write_text("newmtl m\nmap_Kd ../outside.png\n")
+    (folder / "sneaky.obj").write_text((folder / "cube.obj").read_text().replace(
+        "material.mtl", "sneaky.mtl"))
+    assert "outside its own folder" in _bad(folder, "sneaky.obj")
     (folder / "junk.glb").write_bytes(b"not a mesh at all")
     assert "cannot be read" in _bad(folder, "junk.glb")
     # The CLI: exit 2, one line.
