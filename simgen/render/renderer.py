@@ -24,10 +24,10 @@ RENDERERS = ("auto", "tiny", "egl", "cycles")
 # agree with the stored K, which is the OpenCV-convention truth for both renderers.
 TINY_PRINCIPAL_POINT_SHIFT_PX = (-0.5, 0.5)
 # The fixed cost of a render call in pixels of window (measured on the 2-core machine, Mesa:
-# EGL's mask-only call 1.7 ms and 1.7e-5 ms a pixel; TinyRenderer 3.1 ms and 1.4e-5 ms): how much
-# larger a window may grow to save a call when objects are rendered alone together
-# (simgen.render.alone).
-CALL_COST_PX = {"egl": 100_000, "tiny": 200_000}
+# EGL's mask-only call 1.7 ms and 1.7e-5 ms a pixel; TinyRenderer, the other bodies transparent
+# (World.transparent), 0.15 ms and 1.35e-5 ms): how much larger a window may grow to save a call
+# when objects are rendered alone together (simgen.render.alone).
+CALL_COST_PX = {"egl": 100_000, "tiny": 11_000}
 # PyBullet's EGL plugin draws into a 1024 x 768 framebuffer: a larger image comes back resampled
 # (measured: a 1025 x 768 or 1280 x 960 render differs from the same pixels rendered within the
 # limit in about 1 pixel in 300), so larger images are rendered in tiles of at most this size,
@@ -85,7 +85,8 @@ class Renderer:
                           shift_y: float, w: int, h: int) -> np.ndarray:
         """The segmentation (body ids) of `uids` alone, w x h, principal point shifted."""
         K = self._render_K(camera, shift_x, shift_y)
-        with self.world.isolated(*uids):
+        hide = self.world.transparent if self.name == "tiny" else self.world.isolated
+        with hide(*uids):
             return self._camera_image(camera, K, w, h, shadow=0, mask_only=True)[2]
 
     def _camera_image(self, camera: CameraSample, K: np.ndarray, w: int, h: int,

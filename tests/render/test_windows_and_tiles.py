@@ -187,3 +187,90 @@ def test_rendering_objects_alone_leaves_the_next_render_unchanged(rendered):
     np.testing.assert_array_equal(before.rgb, after.rgb)
     np.testing.assert_array_equal(before.instance_map, after.instance_map)
     np.testing.assert_array_equal(before.depth_m, after.depth_m)
+
+
+def test_tiny_hides_other_bodies_by_alpha_with_the_masks_of_parking_them():
+    """TinyRenderer renders an object alone with the other bodies made transparent (it skips a
+    zero-alpha shape outright) rather than parked below the scene: the same segmentation.
+    (EGL parks them: it draws a zero-alpha shape into the segmentation.)"""
+    world = World()
+    try:
+        render = start_renderer(world, "tiny", load(TABLETOP))
+        drawn, settled = _scene(world, ["image.width=320", "image.height=240"])
+        _same_masks_hidden_or_parked(render, drawn, settled)
+    finally:
+        world.close()
+
+
+def _same_masks_hidden_or_parked(render, drawn, settled):
+    world, camera = render.world, drawn.views[1]
+    K = render._render_K(camera)
+    uids = [u for u in settled.labeled_body_ids if u >= 0]
+    assert len(uids) >= 4
+    for uid in uids[:4]:
+        with world.transparent(uid):
+            by_alpha = render._camera_image(camera, K, camera.width, camera.height, shadow=0,
+                                            mask_only=True)[2]
+        with world.isolated(uid):
+            parked = render._camera_image(camera, K, camera.width, camera.height, shadow=0,
+                                          mask_only=True)[2]
+        np.testing.assert_array_equal(by_alpha, parked)
+        assert set(np.unique(by_alpha)) <= {-1, uid}
+
+
+_TWO_COLOURS_OBJ = """mtllib two.mtl
+v 0 0 0
+v 0.1 0 0
+v 0.1 0.1 0
+v 0 0.1 0
+v 0.15 0 0
+v 0.25 0 0
+v 0.25 0.1 0
+v 0.15 0.1 0
+vn 0 0 1
+usemtl red
+f 1//1 2//1 3//1
+f 1//1 3//1 4//1
+usemtl green
+f 5//1 6//1 7//1
+f 5//1 7//1 8//1
+"""
+_TWO_VISUALS_URDF = """<robot name="two"><link name="base">
+<inertial><mass value="0"/><inertia ixx="0" ixy="0" ixz="0" iyy="0" iyz="0" izz="0"/></inertial>
+<visual><geometry><mesh filename="two.obj"/></geometry></visual>
+<visual><origin xyz="0 0.12 0"/><geometry><mesh filename="two.obj"/></geometry>
+<material name="blue"><color rgba="0 0 1 1"/></material></visual>
+<visual><origin xyz="0 -0.12 0"/><geometry><box size="0.05 0.05 0.05"/></geometry>
+<material name="half"><color rgba="0.5 0.7 0.2 1"/></material></visual>
+</link></robot>
+"""
+
+
+@pytest.mark.parametrize("name", ["tiny", "egl"])
+def test_hiding_restores_every_shape_of_a_link_with_its_own_colour(tmp_path, name):
+    """A link with several visual shapes in different colours (and a two-material mesh): after
+    objects are rendered alone, each shape is drawn in its own colour again. PyBullet reports
+    one colour for all shapes of a link once one of them changed, so the colours are those
+    read before any change."""
+    (tmp_path / "two.obj").write_text(_TWO_COLOURS_OBJ)
+    (tmp_path / "two.mtl").write_text("newmtl red\nKd 1 0 0\nnewmtl green\nKd 0 1 0\n")
+    (tmp_path / "two.urdf").write_text(_TWO_VISUALS_URDF)
+    world = World()
+    try:
+        render = start_renderer(world, name, load(TABLETOP))
+        drawn, settled = _scene(world, ["image.width=160", "image.height=120"])
+        p = world.p
+        two = p.loadURDF(str(tmp_path / "two.urdf"), basePosition=[-0.1, 0.0, 0.75],
+                         physicsClientId=world.client)
+        camera, light = drawn.views[0], drawn.light
+        seen = render._camera_image(camera, render._render_K(camera), camera.width,
+                                    camera.height, shadow=0)[2]
+        assert np.count_nonzero(seen == two) > 100
+        before = render.render(settled, camera, light)
+        uids = [u for u in settled.labeled_body_ids if u >= 0]
+        for _ in range(2):   # twice: the second reads no colour PyBullet reports after a change
+            render.render_alone_many(uids, camera, camera.width // 2, camera.height // 2)
+        after = render.render(settled, camera, light)
+        np.testing.assert_array_equal(before.rgb, after.rgb)
+    finally:
+        world.close()
