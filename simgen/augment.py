@@ -140,9 +140,10 @@ class Augmenter:
                 keypoint_params=A.KeypointParams(format="xy", label_fields=["keypoint_ids"],
                                                  remove_invisible=False))
         _fix_keypoint_convention(self._compose)
-        # albumentations carries keypoints as float32: an image-only pipeline must hand them back
-        # exactly (not a rounding away from the unaugmented labels), so they skip it.
-        self._moves_pixels = _has_dual_transform(self._compose)
+        # Whether any step moves pixels. When none does, every per-pixel layer and keypoint comes
+        # back as it went in: albumentations carries keypoints as float32, so an image-only
+        # pipeline hands them back untouched (not rounded), and callers need not pass layers.
+        self.moves_pixels = _has_dual_transform(self._compose)
 
     def apply(self, rgb: np.ndarray, instance_map: np.ndarray, keypoints_xy: np.ndarray,
               seed: int, masks: Sequence[np.ndarray] = ()) -> AugmentResult:
@@ -173,7 +174,7 @@ class Augmenter:
             raise RuntimeError(f"the pipeline made a {image.dtype} {image.shape} image")
         if mask.shape != image.shape[:2]:  # pragma: no cover - albumentations keeps them equal
             raise RuntimeError(f"image {image.shape} and instance map {mask.shape} disagree")
-        if not self._moves_pixels:
+        if not self.moves_pixels:
             moved = points.copy()
         else:
             moved = np.full(points.shape, np.nan)

@@ -272,6 +272,21 @@ def test_colour_only_pipeline_leaves_labels_untouched():
     assert [step["applied"] for step in out.replay["transforms"]] == [True, True, True]
 
 
+def test_colour_only_pipeline_gives_the_same_image_without_the_label_layers():
+    """simgen.scene passes a photometric pipeline the image alone (no keypoints, no alone masks
+    or depth): the image and the replay record are those of the call with every layer."""
+    rgb, instance_map = scene()
+    augmenter = Augmenter(COLOUR)
+    assert not augmenter.moves_pixels and Augmenter(GEOMETRIC["hflip"]).moves_pixels
+    keypoints = np.array([[3.25, 4.5], [63.0, 47.0]])
+    layers = [(instance_map == 1).astype(np.int32), instance_map * 7]
+    full = augmenter.apply(rgb, instance_map, keypoints, seed=11, masks=layers)
+    bare = augmenter.apply(rgb, instance_map, np.zeros((0, 2)), seed=11)
+    assert bare.rgb.tobytes() == full.rgb.tobytes() != rgb.tobytes()
+    assert bare.replay == full.replay
+    assert [layer.tobytes() for layer in full.masks] == [layer.tobytes() for layer in layers]
+
+
 @st.composite
 def instance_maps(draw) -> np.ndarray:
     height = draw(st.integers(12, 40))

@@ -6,9 +6,12 @@ OpenCV cannot write text metadata.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -45,6 +48,24 @@ def encode_png16(values: np.ndarray, tag: str) -> bytes:
         raise ValueError(f"expected a 2-D uint16 array (got {values.dtype}, {values.ndim}-D)")
     ok, buf = cv2.imencode(".png", values, PNG_PARAMS)
     return _png_with_text(buf.tobytes(), TAG_KEY, tag) if ok else _fail("png")
+
+
+# One encoding thread per process, keyed by its pid: a process forked from one that encoded
+# (a DataLoader worker) holds an executor whose thread did not come with it.
+_ENCODER: tuple[int, Any] | None = None
+
+
+def encode_later(encode: Callable[..., bytes], *args: Any) -> Future:
+    """`encode(*args)` on this process's encoding thread; its bytes are the future's result.
+
+    OpenCV releases the GIL while it compresses, and PyBullet holds it while it renders, so a
+    scene's next view renders while the last one's files are encoded: on a core left free (one
+    worker on several cores, or any worker whose renders wait on a GPU) encoding costs no time.
+    The bytes are those of a direct call."""
+    global _ENCODER
+    if _ENCODER is None or _ENCODER[0] != os.getpid():
+        _ENCODER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="simgen-encode"))
+    return _ENCODER[1].submit(encode, *args)
 
 
 def _fail(image_format: str) -> bytes:

@@ -248,7 +248,7 @@ def _symmetries(symmetry: Any, model: Any, scale: float) -> dict[str, Any]:
 def _moves_pixels(pipeline: Any) -> bool:
     from simgen.augment import Augmenter
 
-    return Augmenter(pipeline)._moves_pixels
+    return Augmenter(pipeline).moves_pixels
 
 
 def _camera_json(image: dict[str, Any]) -> dict[str, Any]:
