@@ -108,6 +108,14 @@ def egl_texture_files(scenario: Any) -> tuple[str, ...]:
     return tuple(files)
 
 
+def egl_static_models(scenario: Any) -> list[str]:
+    """The model files of the static bodies, in the order the file names them."""
+    from simgen.scenario.schema import asset_refs
+
+    return list(dict.fromkeys(scenario.asset_paths[ref] for entry in scenario.spec.static
+                              for ref in asset_refs(entry.asset) if ref in scenario.asset_paths))
+
+
 def applied_light(renderer: str, light: Any) -> dict[str, Any]:
     """The light as `renderer` applies it: what provenance records."""
     if renderer == "egl":

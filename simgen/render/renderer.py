@@ -9,7 +9,9 @@ import numpy as np
 
 from simgen import geometry
 from simgen.render.alone import render_alone, render_alone_many
-from simgen.render.capabilities import cycles_refusal, egl_refusal, egl_texture_files
+from simgen.render.capabilities import (cycles_refusal, egl_refusal, egl_static_models,
+                                        egl_texture_files)
+from simgen.render.egl_textures import make_twins
 from simgen.render.frame import Frame, RendererUnavailable
 from simgen.scenario.sample import CameraSample, LightSample
 from simgen.sim.quiet import c_output_silenced
@@ -238,12 +240,18 @@ def start_renderer(world: World, name: str = "auto", scenario: Any = None,
             raise refusal
         return Renderer(world, "tiny", note=f"egl cannot apply {refusal.key_path}")
     textures = egl_texture_files(scenario) if scenario is not None else ()
+    twins = {}
+    if scenario is not None:   # URDF textures: loaded once here, not once a scene
+        twins = make_twins(egl_static_models(scenario), world.scratch_dir() / "twins")
+        textures += tuple(dict.fromkeys(t for twin in twins.values() for t in twin.textures
+                                        if t not in textures))
     try:
         _start_egl(world, textures)
     except RendererUnavailable as err:
         if name == "egl":
             raise
         return Renderer(world, "tiny", note=str(err))
+    world.twins = twins
     world.restart_every(EGL_SCENES_PER_CLIENT, lambda: _start_egl(world, textures),
                         growth_mib=EGL_CLIENT_GROWTH_MIB)
     return Renderer(world, "egl")

@@ -137,7 +137,10 @@ class World:
         # is given the id of slot i. None for TinyRenderer, which takes files as they come.
         self.texture_slots: tuple[str, ...] | None = None
         self._slot_ids: list[int] = []
-        self._slot_dir: tempfile.TemporaryDirectory | None = None
+        # Also set by the EGL renderer: static URDFs loaded from a twin whose meshes name no
+        # texture, each texture then given from its slot (simgen.render.egl_textures).
+        self.twins: dict[str, Any] = {}
+        self._scratch: tempfile.TemporaryDirectory | None = None
         # A renderer whose memory grows with every scene asks for a new client every so many
         # scenes (see restart_every); it is started again on the new client by `_on_connect`.
         self._on_connect: Callable[[], None] | None = None
@@ -193,9 +196,9 @@ class World:
             with c_output_silenced():  # the EGL plugin says goodbye on stdout
                 self.p.disconnect(physicsClientId=self.client)
             self.client = -1
-        if self._slot_dir is not None:
-            self._slot_dir.cleanup()
-            self._slot_dir = None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
 
     def __enter__(self) -> "World":
         return self
@@ -220,7 +223,7 @@ class World:
         self._slot_ids = []
         self._visual_colors = None
         for index, body in enumerate(sample.static):
-            for uid in self._load(body):
+            for uid in self._load(body, static=True):
                 self._names[uid] = body.name
                 self.owners[uid] = ("static", index)
         robot_ids, robot_tries = [], []
@@ -259,7 +262,8 @@ class World:
         return SettledScene(sample, tuple(labeled_ids), facts, steps, settled, tuple(skipped),
                             tuple(tries))
 
-    def _load(self, body: BodySample, position=None, orientation=None) -> list[int]:
+    def _load(self, body: BodySample, position=None, orientation=None,
+              static: bool = False) -> list[int]:
         p, cid = self.p, self.client
         position = body.position_m if position is None else position
         orientation = body.quaternion_xyzw if orientation is None else orientation
@@ -271,15 +275,35 @@ class World:
                     new_pos, new_orn = p.multiplyTransforms(position, orientation, pos, orn)
                     p.resetBasePositionAndOrientation(uid, new_pos, new_orn, physicsClientId=cid)
             else:
-                ids = [p.loadURDF(body.path, basePosition=position, baseOrientation=orientation,
+                twin = self.twins.get(body.path) if static else None
+                ids = [p.loadURDF(twin.urdf_path if twin else body.path,
+                                  basePosition=position, baseOrientation=orientation,
                                   useFixedBase=body.fixed, globalScaling=body.scale,
                                   flags=self._load_flags, physicsClientId=cid)]
+                if twin:
+                    self._give_twin_textures(ids[0], twin)
         for uid in ids:
             self._apply_appearance(uid, body)
             if not body.collision:  # group 0 collides with nothing, and rays pass through it
                 for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
                     p.setCollisionFilterGroupMask(uid, link, 0, 0, physicsClientId=cid)
         return ids
+
+    def scratch_dir(self) -> Path:
+        """A folder of this world's own, removed when it closes (slot files, URDF twins)."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="simgen-world-")
+        return Path(self._scratch.name)
+
+    def _give_twin_textures(self, uid: int, twin: Any) -> None:
+        """The textures a twinned URDF's meshes named, each to the links that drew it."""
+        p, cid = self.p, self.client
+        links = {p.getBodyInfo(uid, physicsClientId=cid)[0].decode(): -1}
+        for j in range(p.getNumJoints(uid, physicsClientId=cid)):
+            links[p.getJointInfo(uid, j, physicsClientId=cid)[12].decode()] = j
+        for name, texture in twin.link_textures:
+            p.changeVisualShape(uid, links[name], textureUniqueId=self._texture_id(texture),
+                                physicsClientId=cid)
 
     def _apply_appearance(self, uid: int, body: BodySample) -> None:
         p, cid = self.p, self.client
@@ -305,10 +329,10 @@ class World:
             raise RuntimeError(f"texture {path} was not loaded when the EGL renderer started "
                                "(start it with the scenario)")
         slot = self.texture_slots.index(path)
-        if self._slot_dir is None:
-            self._slot_dir = tempfile.TemporaryDirectory(prefix="simgen-slot-")
-            Path(self._slot_dir.name, "slot.png").write_bytes(_SLOT_PNG)
-        slot_file = str(Path(self._slot_dir.name, "slot.png"))
+        slot_file = self.scratch_dir() / "slot.png"
+        if not slot_file.exists():
+            slot_file.write_bytes(_SLOT_PNG)
+        slot_file = str(slot_file)
         while len(self._slot_ids) <= slot:
             self._slot_ids.append(p.loadTexture(slot_file, physicsClientId=cid))
         return self._slot_ids[slot]

@@ -1,0 +1,164 @@
+"""The textures a URDF's meshes name, loaded once per EGL client rather than once per scene.
+
+PyBullet's EGL plugin decodes and uploads the texture an OBJ's material file names (`map_Kd`)
+every time a body is loaded, and never frees it (resetSimulation empties its lists, not the GL
+renderer's). Every scene starts from resetSimulation, so every scene paid for the table's
+1024 x 768 texture again (measured on tabletop: the table loads in 9.8 ms on EGL against 2.7 ms
+on TinyRenderer, and the plugin grows by 9.5 MiB a scene, so a worker needs a new client every
+~50 scenes; see simgen.sim.world.World.restart_every).
+
+So on EGL a static body's URDF whose meshes carry textures is loaded from a twin: the same
+file with its visual meshes read from copies whose material file names no texture (collision
+meshes and everything else read from the original files), and each texture is loaded once, when
+the renderer starts, into a texture slot of the world (World.texture_slots), then given to the
+links that drew it with changeVisualShape. What a scene draws is the same, byte for byte
+(tested on the shipped scenarios EGL renders); the physics reads the same collision files.
+Measured on tabletop: loading a scene's bodies took 27.8 ms, now 17.0.
+
+Static bodies only: the plugin hands a new texture to the GL shape whose index equals the body's
+instance index, which is the body's own shape only for bodies loaded in the same order in every
+scene, as the set is (the same reason scenario textures are for static bodies only on EGL).
+Measured: a jenga block given its texture this way stayed untextured in one scene of four.
+
+Only what can be given back exactly is twinned: OBJ meshes whose material file names one
+texture, inside the mesh's folder, and links whose visuals all draw that same texture
+(changeVisualShape textures a whole link). Anything else loads as it always did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+# A URDF, OBJ or MTL larger than this is loaded as it is, never copied.
+MAX_TWIN_FILE_BYTES = 64 * 1024**2
+
+
+@dataclass(frozen=True)
+class Twin:
+    """Where to load a URDF from on EGL, and the texture each link is then given."""
+
+    urdf_path: str
+    link_textures: tuple[tuple[str, str], ...]   # (link name, texture file), in file order
+
+    @property
+    def textures(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(texture for _, texture in self.link_textures))
+
+
+def make_twins(urdf_paths: list[str], folder: Path) -> dict[str, Twin]:
+    """{URDF path: its Twin} for every URDF in `urdf_paths` that draws a texture and can be
+    twinned; the twins' files are written under `folder`."""
+    twins: dict[str, Twin] = {}
+    for path in urdf_paths:
+        if path in twins or not path.lower().endswith(".urdf"):
+            continue
+        twin = _twin(Path(path), folder / hashlib.sha256(path.encode()).hexdigest()[:16])
+        if twin is not None:
+            twins[path] = twin
+    return twins
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_TWIN_FILE_BYTES:
+            return None
+        return path.read_text(encoding="utf-8", errors="surrogateescape")
+    except OSError:
+        return None
+
+
+def _texture_of(obj: Path) -> tuple[str | None, str | None] | None:
+    """(material file name as the OBJ gives it, texture path) of an OBJ: (None, None) when it
+    draws no texture, None when it cannot be twinned (several textures, several material
+    files, a texture outside the mesh's folder or missing)."""
+    text = _read_text(obj)
+    if text is None:
+        return None
+    libs = [line.split(None, 1)[1].strip() for line in text.splitlines()
+            if line.startswith("mtllib") and len(line.split(None, 1)) == 2]
+    if not libs:
+        return None, None
+    if len(set(libs)) > 1:
+        return None
+    mtl_text = _read_text(obj.parent / libs[0])
+    if mtl_text is None:
+        return libs[0], None   # PyBullet finds no material file either: nothing is drawn
+    names = {line.split()[-1] for line in mtl_text.splitlines()
+             if line.strip().startswith("map_Kd") and len(line.split()) >= 2}
+    if not names:
+        return libs[0], None
+    if len(names) > 1:
+        return None
+    texture = (obj.parent / names.pop()).resolve()
+    if not texture.is_file() or not texture.is_relative_to(obj.parent.resolve()):
+        return None
+    return libs[0], str(texture)
+
+
+def _twin(urdf: Path, folder: Path) -> Twin | None:
+    text = _read_text(urdf)
+    if text is None:
+        return None
+    try:
+        root = ET.fromstring(text)
+    except (ET.ParseError, ValueError):
+        return None
+    if root.tag != "robot" or any(el.tag == "texture" for el in root.iter()):
+        return None
+    base = urdf.parent
+    link_textures: list[tuple[str, str]] = []
+    copies: dict[str, tuple[Path, str, str]] = {}   # visual mesh name -> (obj, mtllib, copy)
+    for link in root.iter("link"):
+        drawn = set()
+        for visual in link.findall("visual"):
+            mesh = visual.find("geometry/mesh")
+            name = mesh.get("filename", "") if mesh is not None else ""
+            if not name.lower().endswith(".obj") or "://" in name:
+                drawn.add(None)
+                continue
+            found = _texture_of(base / name)
+            if found is None:
+                return None
+            mtllib, texture = found
+            drawn.add(texture)
+            if texture is not None and name not in copies:
+                copies[name] = (base / name, mtllib, str(folder / f"{len(copies)}_{Path(name).name}"))
+        textures = drawn - {None}
+        if len(textures) > 1 or (textures and None in drawn):
+            return None   # a link drawn partly with another texture, or partly without
+        if textures:
+            link_textures.append((link.get("name", ""), textures.pop()))
+    if not link_textures:
+        return None
+    for element in root.iter():
+        name = element.get("filename")
+        if not name:
+            continue
+        if "://" in name:
+            return None
+        if element.tag == "mesh" and name in copies and _is_visual(root, element):
+            element.set("filename", copies[name][2])
+        else:
+            element.set("filename", str((base / name).resolve()))
+    folder.mkdir(parents=True, exist_ok=True)
+    for obj, mtllib, copy in copies.values():
+        mtl = obj.parent / mtllib
+        twin_mtl = Path(copy).with_suffix(".mtl")
+        lines = (_read_text(mtl) or "").splitlines(keepends=True)
+        twin_mtl.write_text("".join(line for line in lines
+                                    if not line.strip().startswith("map_Kd")),
+                            encoding="utf-8", errors="surrogateescape")
+        obj_lines = (_read_text(obj) or "").splitlines(keepends=True)
+        Path(copy).write_text("".join(f"mtllib {twin_mtl.name}\n" if line.startswith("mtllib")
+                                      else line for line in obj_lines),
+                              encoding="utf-8", errors="surrogateescape")
+    twin_urdf = folder / urdf.name
+    twin_urdf.write_bytes(ET.tostring(root, encoding="utf-8"))
+    return Twin(str(twin_urdf), tuple(link_textures))
+
+
+def _is_visual(root: ET.Element, mesh: ET.Element) -> bool:
+    return any(mesh is el for visual in root.iter("visual") for el in visual.iter("mesh"))
