@@ -36,6 +36,7 @@ ALONE_PAD_M = 0.01
 ALONE_PAD_PX = 2
 
 Window = tuple[int, int, int, int]   # x0, y0, x1, y1 on the canvas
+_SIGNS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
 # render_group(uids, window) -> {uid: bool mask of the window}: those bodies alone, together.
 GroupRender = Callable[[list, Window], dict]
 
@@ -72,11 +73,17 @@ def alone_window(world: Any, uid: int, camera: Any, margin_x: int, margin_y: int
                  h: int) -> Window | None:
     """(x0, y0, x1, y1) of the canvas where body `uid` can appear, or None when that cannot
     be bounded (part of its box is behind the camera)."""
-    lo, hi = world.body_aabb(uid)
-    pad = 0.05 * (hi - lo) + ALONE_PAD_M
-    lo, hi = lo - pad, hi + pad
-    corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
-                        for z in (lo[2], hi[2])])
+    box = world.body_box(uid)
+    if box is not None:   # the box turned with the body: a window half the size or less
+        centre, R, half = box
+        half = 1.1 * half + ALONE_PAD_M    # 5% of the size and ALONE_PAD_M on every side
+        corners = centre + (_SIGNS * half) @ R.T
+    else:
+        lo, hi = world.body_aabb(uid)
+        pad = 0.05 * (hi - lo) + ALONE_PAD_M
+        lo, hi = lo - pad, hi + pad
+        corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1])
+                            for z in (lo[2], hi[2])])
     R, t = camera.pose_array[:3, :3], camera.pose_array[:3, 3]
     depth = ((corners - t) @ R)[:, 2]
     if np.any(depth <= camera.near_m):

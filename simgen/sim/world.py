@@ -125,6 +125,8 @@ class World:
         # Cycles renderer dresses bodies by it.
         self.owners: dict[int, tuple[str, int]] = {}
         self._textures: dict[str, int] = {}
+        # Each labeled body's box in its own frame, with its pose, from its facts (body_box).
+        self._boxes: dict[int, tuple] = {}
         # Every visual shape's colour as loaded, for `transparent` (read once per scene).
         self._visual_colors: list[tuple[int, int, int, tuple]] | None = None
         # Set by the EGL renderer when it starts: the texture files it loaded first, so that its
@@ -222,6 +224,7 @@ class World:
         self._textures = {}
         self._slot_ids = []
         self._visual_colors = None
+        self._boxes = {}
         for index, body in enumerate(sample.static):
             for uid in self._load(body, static=True):
                 self._names[uid] = body.name
@@ -514,6 +517,8 @@ class World:
             best = max(sorted(support), key=lambda b: support[b])
             rests_on = self._names.get(best, f"body:{best}")
         center, size = self._local_box(uid, position, orientation)
+        self._boxes[uid] = (np.asarray(position), np.asarray(orientation), np.asarray(center),
+                            np.asarray(size))
         return BodyFacts(tuple(position), tuple(orientation), speed, spin,
                          max(speed, spin) < threshold, penetration, rests_on, center, size)
 
@@ -533,6 +538,16 @@ class World:
     def _speeds(self, uid: int) -> tuple[float, float]:
         linear, angular = self.p.getBaseVelocity(uid, physicsClientId=self.client)
         return float(np.linalg.norm(linear)), float(np.linalg.norm(angular))
+
+    def body_box(self, uid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(centre, rotation 3 x 3, half size) in the world of the box around a labeled body's
+        collision shapes, turned with the body (its facts' box): tighter than the world
+        axis-aligned box of a turned body. None for a body with no facts this scene."""
+        if uid not in self._boxes:
+            return None
+        position, orientation, center, size = self._boxes[uid]
+        R = np.array(self.p.getMatrixFromQuaternion(orientation)).reshape(3, 3)
+        return position + R @ center, R, size / 2.0
 
     def body_aabb(self, uid: int) -> tuple[np.ndarray, np.ndarray]:
         """World axis-aligned box (lo, hi) of the body's collision shapes, all links."""
