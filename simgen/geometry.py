@@ -85,9 +85,13 @@ def project_points(K: np.ndarray, cam_to_world: np.ndarray, points_world: np.nda
 
 def depth_from_zbuffer(zbuffer: np.ndarray, near_m: float, far_m: float) -> np.ndarray:
     """Metric depth along the optical axis from an OpenGL [0, 1] depth buffer (float32)."""
+    # In place, in this order: the same float64 arithmetic as far * near / (far - (far - near)
+    # * z), without its three temporaries.
     z = zbuffer.astype(np.float64)
-    depth = far_m * near_m / (far_m - (far_m - near_m) * z)
-    return depth.astype(np.float32)
+    z *= -(far_m - near_m)
+    z += far_m
+    np.divide(far_m * near_m, z, out=z)
+    return z.astype(np.float32)
 
 
 def quaternion_from_euler_deg(rpy_deg: tuple[float, float, float]) -> tuple[float, float, float, float]:

@@ -136,20 +136,21 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                       render_threads(min(workers, max(1, len(todo)))))
             results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
                                  SceneWorker(job, world, render), backend, workers, address)
+            committer = _Committer(out, bar, on_scene)
             try:
                 for (scene_index, items), result in zip(todo, results):
                     if isinstance(result, SceneFailure):
+                        committer.wait()
                         failure = {"scene_index": scene_index, "seed": seed, "error": result.error}
                         if not skip_failed:
                             _stop_on_failure(scenario, out, created, failure)
                         ds.commit_scene(out, scene_index, [], {"failed": failure})
+                        committer.done(scene_index, len(items))
                     else:
-                        with stage("write"):
-                            ds.commit_scene(out, scene_index, result.files, result.record)
-                    bar.update(len(items))
-                    if on_scene:
-                        on_scene(scene_index, len(items))
+                        committer.commit(scene_index, len(items), result)
+                committer.wait()
             finally:
+                committer.close()
                 bar.close()
             with stage("merge"):
                 counts = ds.finalize(out, spec.categories, active_splits(spec.splits),
@@ -162,6 +163,46 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
             _stop_on_os_error(out, created, err)
     return GenerateResult(out, render.name, sum(counts["images"].values()),
                           sum(counts["annotations"].values()), counts)
+
+
+class _Committer:
+    """Commits each scene on a thread of its own while the next scene is made: writing and
+    syncing files wait on the disk, not the GIL, so with the scenes made in this process (one
+    worker) they cost no time beside rendering. One scene at a time, in order; a commit's error
+    is raised here, before the next is started. `on_scene` and the bar are told in this thread,
+    once a scene is committed."""
+
+    def __init__(self, out: Path, bar: Any, on_scene: Callable[[int, int], None] | None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._out, self._bar, self._on_scene = out, bar, on_scene
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="simgen-commit")
+        self._pending: tuple[Any, int, int] | None = None
+
+    def commit(self, scene_index: int, images: int, result: Any) -> None:
+        self.wait()
+        self._pending = (self._pool.submit(self._write, scene_index, result), scene_index, images)
+
+    def _write(self, scene_index: int, result: Any) -> None:
+        with stage("write"):
+            ds.commit_scene(self._out, scene_index, result.files, result.record)
+
+    def wait(self) -> None:
+        """Until the scene being committed is: its error raised, or the bar and on_scene told."""
+        if self._pending is not None:
+            future, scene_index, images = self._pending
+            self._pending = None
+            future.result()
+            self.done(scene_index, images)
+
+    def done(self, scene_index: int, images: int) -> None:
+        self._bar.update(images)
+        if self._on_scene:
+            self._on_scene(scene_index, images)
+
+    def close(self) -> None:
+        """Let the commit under way finish (a scene is committed whole or not at all)."""
+        self._pool.shutdown(wait=True)
 
 
 def _check_resumable(out: Path, run_state: dict[str, Any]) -> bool:
