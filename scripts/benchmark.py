@@ -18,7 +18,10 @@ disk through the same DataLoader, the ratios taken in each round.
 
 One render thread per worker, everywhere: a simgen worker runs Mesa, OpenCV and BLAS on one
 thread (simgen.run.job.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured the same way,
-and R0 is what one core can render. For EGL, R0 with Mesa's own thread count (all cores, one
+and R0 is what one core can render. A worker encodes its files, and the one-worker run commits
+its scenes, on threads beside the renders, so a 1-worker rate may use part of a second core:
+the "per CPU second" rows count the CPU time of every thread of that process, what one core
+does (R0 runs on one thread: its CPU time is its wall time). For EGL, R0 with Mesa's own thread count (all cores, one
 process) is shown beside it for reference.
 
 End-to-end rates are steady state: the clock starts when the first scene of every worker is
@@ -84,27 +87,34 @@ def render_only(scenario, images: int, renderer: str) -> tuple[float, str]:
 
 
 def end_to_end(scenario, images: int, renderer: str, workers: int = 1,
-               keep: Path | None = None) -> tuple[float, float]:
+               keep: Path | None = None, cpu: list | None = None) -> tuple[float, float]:
     """(steady-state images/s, start-up seconds) of one generate run; the dataset is written
-    to `keep` when given (and kept), else to a folder removed afterwards."""
+    to `keep` when given (and kept), else to a folder removed afterwards. With `cpu` given (one
+    worker), the steady-state images per CPU second of this process, all its threads (encoding
+    and committing run beside the renders), is appended to it."""
     import cv2
 
     cv2.setNumThreads(1)
-    commits: list[tuple[float, int]] = []
+    commits: list[tuple[float, int, float]] = []
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         simgen.generate(scenario, keep or Path(out) / "ds", images=images, seed=0,
                         renderer=renderer, workers=workers,
-                        on_scene=lambda _, n: commits.append((time.perf_counter(), n)))
-        end = time.perf_counter()
+                        on_scene=lambda _, n: commits.append((time.perf_counter(), n,
+                                                              time.process_time())))
+        end, cpu_end = time.perf_counter(), time.process_time()
     warm = min(workers, len(commits) - 1)   # every worker has finished its first scene
-    if warm < 1:
+    if warm < 1:   # one scene a worker: the whole run
+        if cpu is not None:
+            cpu.append(images / (cpu_end - cpu_start))
         return images / (end - start), 0.0
     t0 = commits[warm - 1][0]
-    counted = sum(n for _, n in commits[warm:])
+    counted = sum(n for _, n, _ in commits[warm:])
+    if cpu is not None:
+        cpu.append(counted / (commits[-1][2] - commits[warm - 1][2]))
     # Start-up: what the first scenes took beyond their share at the steady rate.
     rate = counted / (commits[-1][0] - t0)
-    first = sum(n for _, n in commits[:warm])
+    first = sum(n for _, n, _ in commits[:warm])
     return rate, max(0.0, (t0 - start) - first / rate)
 
 
@@ -335,6 +345,11 @@ def start_renderer_name(scenario) -> str:
         return start_renderer(world, "auto", scenario).name
 
 
+# Images per CPU second of the 1-worker process, every thread counted: against R0 (one thread,
+# its CPU time its wall time), what a core does, whatever runs beside the renders.
+CPU_ROWS = ("1 worker, occlusion none, per CPU second", "1 worker, occlusion exact, per CPU second")
+
+
 def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: int) -> dict:
     """Every row, measured in `rounds` interleaved rounds (R0, 1 worker, N workers, R0, ...):
     this machine's speed drifts by 10-20% over minutes, and a ratio of two rates taken minutes
@@ -355,14 +370,16 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
         r0, name = render_only(none, images, renderer)
         if round_index == 0:
             timing.enable()
-        one, startup_one = end_to_end(none, images, name)
+        cpu: list[float] = []
+        one, startup_one = end_to_end(none, images, name, cpu=cpu)
         if round_index == 0:
             stages = timing.totals()
             timing.enable(False)
         many, startup_many = end_to_end(none, images, name, workers)
         row = {"R0 render only": r0, "end to end, 1 worker, occlusion none": one,
-               many_row: many}
-        row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name)[0]
+               many_row: many, CPU_ROWS[0]: cpu[0]}
+        row["end to end, 1 worker, occlusion exact"] = end_to_end(exact, images, name, cpu=cpu)[0]
+        row[CPU_ROWS[1]] = cpu[1]
         per_round.append(row)
         streamed = streaming(none, images, name)
         if streamed is not None:
@@ -371,7 +388,7 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
         startups[f"{workers} workers"].append(startup_many)
     rows = {key: median(r[key] for r in per_round if key in r)
             for key in ("R0 render only", "end to end, 1 worker, occlusion none",
-                        "end to end, 1 worker, occlusion exact", many_row)}
+                        "end to end, 1 worker, occlusion exact", many_row, *CPU_ROWS)}
     ratios = {key: median(r[key] / r["R0 render only"] for r in per_round if key in r)
               for key in rows}
     scaling = [r[many_row] / r["end to end, 1 worker, occlusion none"] for r in per_round]
@@ -380,7 +397,7 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
               "ratio_1_worker_rounds": [r["end to end, 1 worker, occlusion none"]
                                         / r["R0 render only"] for r in per_round],
               "startup_s": {k: median(v) for k, v in startups.items()},
-              "stage_seconds_1_worker": stages}
+              "stage_seconds_1_worker": stages, "images": images}
     if stream_rounds:
         stream_row, generate_row, disk_row = stream_rounds[0]
         over_generate = [r[stream_row] / r[generate_row] for r in stream_rounds]
@@ -576,10 +593,13 @@ def main() -> int:
             print("  (no stream rows: torch is not installed; pip install -e '.[torch]')")
         print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
-        stages = result["stage_seconds_1_worker"]
+        stages = dict(result["stage_seconds_1_worker"])
+        beside = {k: stages.pop(k) for k in list(stages) if k.endswith("(beside)")}
         total = sum(stages.values()) or 1.0
         print("  time per stage, 1 worker: " + ", ".join(
-            f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])))
+            f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+            + "".join(f"; on the commit thread, beside them: {k.split(' (')[0]} "
+                      f"{1000 * v / result['images']:.1f} ms an image" for k, v in beside.items()))
     if cycles is not None:
         print(f"\nrenderer cycles (default settings: {cycles['samples']} samples, denoiser "
               f"{'on' if cycles['denoise'] else 'off'}), seconds per image end to end (whole "

@@ -70,7 +70,9 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
     uninterrupted run. A scene that fails stops the run (committed scenes are kept), or with
     `skip_failed` is recorded in the manifest and the run goes on. Every argument is checked, and
     the scenario fully validated, before `out` is touched. `on_scene(scene_index, images)` is
-    called after each scene is committed (progress displays, the benchmark's clock).
+    called after each scene is committed, in scene order, from the thread that committed it
+    (simgen's commit thread, not necessarily the caller's; an error it raises stops the run);
+    progress displays and the benchmark's clock use it.
     """
     from simgen.render import start_renderer, RendererUnavailable
     from simgen.sim import World
@@ -165,35 +167,40 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                           sum(counts["annotations"].values()), counts)
 
 
+# Timed on the commit thread, beside the scenes being made: not a share of their time.
+WRITE_STAGE = "write (beside)"
+
+
 class _Committer:
     """Commits each scene on a thread of its own while the next scene is made: writing and
     syncing files wait on the disk, not the GIL, so with the scenes made in this process (one
-    worker) they cost no time beside rendering. One scene at a time, in order; a commit's error
-    is raised here, before the next is started. `on_scene` and the bar are told in this thread,
-    once a scene is committed."""
+    worker) they cost little time beside rendering. One scene at a time, in order; a commit's
+    error (or on_scene's) is raised in the caller's thread, before the next is started. The bar
+    and `on_scene` are told right after each commit, from the thread that made it: the moment
+    a scene is committed is the moment it is reported (the benchmark times scenes by it)."""
 
     def __init__(self, out: Path, bar: Any, on_scene: Callable[[int, int], None] | None) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self._out, self._bar, self._on_scene = out, bar, on_scene
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="simgen-commit")
-        self._pending: tuple[Any, int, int] | None = None
+        self._pending: Any = None
 
     def commit(self, scene_index: int, images: int, result: Any) -> None:
         self.wait()
-        self._pending = (self._pool.submit(self._write, scene_index, result), scene_index, images)
+        self._pending = self._pool.submit(self._write, scene_index, images, result)
 
-    def _write(self, scene_index: int, result: Any) -> None:
-        with stage("write"):
+    def _write(self, scene_index: int, images: int, result: Any) -> None:
+        with stage(WRITE_STAGE):
             ds.commit_scene(self._out, scene_index, result.files, result.record)
+        self.done(scene_index, images)
 
     def wait(self) -> None:
-        """Until the scene being committed is: its error raised, or the bar and on_scene told."""
+        """Until the scene being committed is, and reported; its error raised here."""
         if self._pending is not None:
-            future, scene_index, images = self._pending
+            future = self._pending
             self._pending = None
             future.result()
-            self.done(scene_index, images)
 
     def done(self, scene_index: int, images: int) -> None:
         self._bar.update(images)
