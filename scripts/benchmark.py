@@ -598,8 +598,9 @@ def main() -> int:
         total = sum(stages.values()) or 1.0
         print("  time per stage, 1 worker: " + ", ".join(
             f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
-            + "".join(f"; on the commit thread, beside them: {k.split(' (')[0]} "
-                      f"{1000 * v / result['images']:.1f} ms an image" for k, v in beside.items()))
+            + ("; on threads of their own, beside them: " + ", ".join(
+                f"{k.split(' (')[0]} {1000 * v / result['images']:.1f} ms of CPU an image"
+                for k, v in sorted(beside.items())) if beside else ""))
     if cycles is not None:
         print(f"\nrenderer cycles (default settings: {cycles['samples']} samples, denoiser "
               f"{'on' if cycles['denoise'] else 'off'}), seconds per image end to end (whole "

@@ -35,7 +35,8 @@ def test_benchmark_script_reports_every_row(tmp_path, renderer):
     assert rows["R0 render only"] == 1.0 and all(v > 0 for v in rows.values())
     assert {"sample", "settle", "render", "label", "augment", "encode", "write (beside)",
             "merge"} <= set(result["stage_seconds_1_worker"])
-    assert "on the commit thread, beside them: write" in proc.stdout
+    assert "encode (beside)" in result["stage_seconds_1_worker"]
+    assert "on threads of their own, beside them: encode" in proc.stdout
     assert report["peak_rss_mib"] > 0 and report["rounds"] == 2
     assert len(result["workers_scaling_rounds"]) == 2
     assert "R0 render only" in proc.stdout and "time per stage" in proc.stdout

@@ -65,7 +65,16 @@ def encode_later(encode: Callable[..., bytes], *args: Any) -> Future:
     global _ENCODER
     if _ENCODER is None or _ENCODER[0] != os.getpid():
         _ENCODER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="simgen-encode"))
-    return _ENCODER[1].submit(encode, *args)
+    return _ENCODER[1].submit(_timed, encode, *args)
+
+
+def _timed(encode: Callable[..., bytes], *args: Any) -> bytes:
+    import time
+
+    from simgen.timing import stage
+
+    with stage("encode (beside)", clock=time.thread_time):
+        return encode(*args)
 
 
 def _fail(image_format: str) -> bytes:

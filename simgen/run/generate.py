@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -167,7 +168,7 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                           sum(counts["annotations"].values()), counts)
 
 
-# Timed on the commit thread, beside the scenes being made: not a share of their time.
+# Timed on the commit thread, beside the scenes being made (its CPU time): not a share of theirs.
 WRITE_STAGE = "write (beside)"
 
 
@@ -191,7 +192,7 @@ class _Committer:
         self._pending = self._pool.submit(self._write, scene_index, images, result)
 
     def _write(self, scene_index: int, images: int, result: Any) -> None:
-        with stage(WRITE_STAGE):
+        with stage(WRITE_STAGE, clock=time.thread_time):
             ds.commit_scene(self._out, scene_index, result.files, result.record)
         self.done(scene_index, images)
 
