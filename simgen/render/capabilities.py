@@ -109,11 +109,19 @@ def egl_texture_files(scenario: Any) -> tuple[str, ...]:
 
 
 def egl_static_models(scenario: Any) -> list[str]:
-    """The model files of the static bodies, in the order the file names them."""
-    from simgen.scenario.schema import asset_refs
-
-    return list(dict.fromkeys(scenario.asset_paths[ref] for entry in scenario.spec.static
-                              for ref in asset_refs(entry.asset) if ref in scenario.asset_paths))
+    """The model files of the static bodies whose mesh textures the EGL plugin can be given
+    after loading (simgen.render.egl_textures), in file order: by the rule textures follow on
+    EGL (see above), those of the static bodies before any repeats an asset, each of one asset
+    (a body drawn from several assets would shift the shapes of the bodies after it)."""
+    paths: list[str] = []
+    seen: set[str] = set()
+    for index in range(len(scenario.spec.static)):
+        refs = tuple(scenario.asset_choices.get(("static", index), ()))
+        if len(refs) != 1 or refs[0] in seen or refs[0] not in scenario.asset_paths:
+            break
+        seen.add(refs[0])
+        paths.append(scenario.asset_paths[refs[0]])
+    return paths
 
 
 def applied_light(renderer: str, light: Any) -> dict[str, Any]:

@@ -113,3 +113,22 @@ def test_tiny_loads_every_urdf_as_it_is():
     with World() as world:
         start_renderer(world, "tiny", load(REPO / "scenes/tabletop.yaml"))
         assert world.twins == {}
+
+
+def test_only_the_set_before_a_repeated_or_drawn_asset_is_twinned(tmp_path):
+    """The textures EGL gives after loading reach the right body only while the static bodies
+    load the same shapes in the same order every scene: no body repeats an asset, and none is
+    drawn from several."""
+    from simgen.render.capabilities import egl_static_models
+
+    base = (REPO / "scenes/tabletop.yaml").read_text()
+    scenario = load(REPO / "scenes/tabletop.yaml")
+    assert [Path(p).name for p in egl_static_models(scenario)] == ["plane.urdf", "table.urdf"]
+    drawn = tmp_path / "drawn.yaml"
+    drawn.write_text(base.replace('- asset: "pybullet:plane.urdf"',
+                                  '- asset: ["pybullet:plane.urdf", "pybullet:plane100.urdf"]'))
+    assert egl_static_models(load(drawn)) == []
+    repeated = tmp_path / "repeated.yaml"
+    repeated.write_text(base.replace('- asset: "pybullet:table/table.urdf"',
+                                     '- asset: "pybullet:plane.urdf"'))
+    assert [Path(p).name for p in egl_static_models(load(repeated))] == ["plane.urdf"]
