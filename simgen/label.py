@@ -46,6 +46,13 @@ def annotate(instance_map: np.ndarray, categories: Mapping[int, int],
     return labels
 
 
+def visible_areas(instance_map: np.ndarray, categories: Mapping[int, int]) -> dict[int, int]:
+    """{instance id: visible pixels} of every instance in `categories` that shows, in
+    instance-id order: what `annotate` counts, without its boxes and masks."""
+    areas = np.bincount(instance_map.ravel())
+    return {int(i): int(areas[i]) for i in np.flatnonzero(areas) if i in categories}
+
+
 def rle_of_columns(strip: np.ndarray, x0: int, width: int) -> dict:
     """COCO compressed RLE of a full-image mask that is zero outside columns x0..x0+strip_w."""
     height = strip.shape[0]

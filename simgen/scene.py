@@ -154,16 +154,16 @@ def _render_view(ctx: _SceneContext, view: int) -> _Render:
     if spec.labels.occlusion == "exact":
         # Half the image on every side catches most of what leaves the frame.
         mx, my = camera.width // 2, camera.height // 2
-        seen = annotate(frame.instance_map, ctx.categories, 1)
-        uids = [ctx.settled.labeled_body_ids[label.instance_id - 1] for label in seen]
+        seen = label_math.visible_areas(frame.instance_map, ctx.categories)
+        uids = [ctx.settled.labeled_body_ids[instance - 1] for instance in seen]
         with stage("render alone (occlusion)"):
             alone_masks = ctx.renderer.render_alone_many(uids, camera, mx, my)
-        for label, uid in zip(seen, uids):
+        for (instance, area), uid in zip(seen.items(), uids):
             alone = alone_masks[uid]
-            facts = occlusion(label.area, alone, mx, my, camera.width, camera.height)
+            facts = occlusion(area, alone, mx, my, camera.width, camera.height)
             if facts is not None:
-                occluded[label.instance_id] = facts
-                alone_in_frame[label.instance_id] = alone[my:my + camera.height, mx:mx + camera.width]
+                occluded[instance] = facts
+                alone_in_frame[instance] = alone[my:my + camera.height, mx:mx + camera.width]
     return _Render(frame, keypoints, alone_in_frame, occluded)
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from pycocotools import mask as mask_utils
 
-from simgen.label import InstanceLabel, annotate, mask_of, rle_of_columns
+from simgen.label import InstanceLabel, annotate, mask_of, rle_of_columns, visible_areas
 
 
 def coco_rle(mask: np.ndarray) -> dict:
@@ -235,3 +235,13 @@ def test_thin_images_masks_touching_both_ends(shape):
     else:
         assert boxes == {1: (0, 0, 1, 9), 2: (0, 3, 1, 2)}
     _check_labels(m, {1: 1, 2: 2}, 1)
+
+
+def test_visible_areas_are_the_areas_annotate_counts():
+    rng = np.random.default_rng(3)
+    instance_map = rng.integers(0, 7, size=(40, 50)).astype(np.int32)
+    instance_map[instance_map == 4] = 0          # an instance that does not show
+    categories = {1: 1, 2: 1, 3: 2, 4: 2, 5: 3}  # 6 shows but is not labeled
+    expected = {label.instance_id: label.area for label in annotate(instance_map, categories, 1)}
+    assert visible_areas(instance_map, categories) == expected
+    assert list(expected) == [1, 2, 3, 5]
