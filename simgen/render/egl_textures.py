@@ -83,7 +83,11 @@ def _texture_of(obj: Path) -> tuple[str | None, str | None] | None:
         return None, None
     if len(set(libs)) > 1:
         return None
-    mtl_text = _read_text(obj.parent / libs[0])
+    folder = obj.parent.resolve()
+    mtl = (obj.parent / libs[0]).resolve()
+    if not mtl.is_relative_to(folder):   # read only inside the mesh's folder, links followed
+        return None
+    mtl_text = _read_text(mtl)
     if mtl_text is None:
         return libs[0], None   # PyBullet finds no material file either: nothing is drawn
     names = {line.split()[-1] for line in mtl_text.splitlines()
@@ -93,7 +97,7 @@ def _texture_of(obj: Path) -> tuple[str | None, str | None] | None:
     if len(names) > 1:
         return None
     texture = (obj.parent / names.pop()).resolve()
-    if not texture.is_file() or not texture.is_relative_to(obj.parent.resolve()):
+    if not texture.is_file() or not texture.is_relative_to(folder):
         return None
     return libs[0], str(texture)
 
@@ -145,7 +149,7 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
             element.set("filename", str((base / name).resolve()))
     folder.mkdir(parents=True, exist_ok=True)
     for obj, mtllib, copy in copies.values():
-        mtl = obj.parent / mtllib
+        mtl = (obj.parent / mtllib).resolve()
         twin_mtl = Path(copy).with_suffix(".mtl")
         lines = (_read_text(mtl) or "").splitlines(keepends=True)
         twin_mtl.write_text("".join(line for line in lines

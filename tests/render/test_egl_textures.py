@@ -51,6 +51,12 @@ def test_what_cannot_be_given_back_exactly_is_not_twinned(tmp_path):
     mesh("two", "newmtl m\nmap_Kd a.png\nnewmtl n\nmap_Kd b.png\n")
     mesh("out", "newmtl m\nmap_Kd ../outside.png\n")
     mesh("plain", "newmtl m\nKd 1 0 0\n")
+    (tmp_path / "sub").mkdir()   # the texture is there: only the material's place refuses
+    (tmp_path / "sub/a.png").write_bytes((DATA / "table/table.png").read_bytes())
+    (tmp_path / "sub/linked.obj").write_text(box.replace("mtllib table.mtl", "mtllib ../one.mtl"))
+    (tmp_path / "sub/symlinked.mtl").symlink_to(tmp_path / "one.mtl")
+    (tmp_path / "sub/symlinked.obj").write_text(box.replace("mtllib table.mtl",
+                                                            "mtllib symlinked.mtl"))
 
     def urdf(name: str, *links: list[str]) -> str:
         body = "".join(
@@ -69,6 +75,8 @@ def test_what_cannot_be_given_back_exactly_is_not_twinned(tmp_path):
         urdf("texture_outside_the_mesh_folder", ["out.obj"]): False,
         urdf("nothing_textured", ["plain.obj"]): False,
         urdf("package_path", ["package://x/one.obj"]): False,
+        urdf("material_outside_the_mesh_folder", ["sub/linked.obj"]): False,
+        urdf("material_linked_out_of_the_mesh_folder", ["sub/symlinked.obj"]): False,
     }
     twins = make_twins(list(cases), tmp_path / "twins")
     assert {path: path in twins for path in cases} == cases
