@@ -21,8 +21,8 @@ thread (simgen.run.job.ONE_THREAD_ENV), so R0 and the 1-worker rows are measured
 and R0 is what one core can render. A worker encodes its files, and the one-worker run commits
 its scenes, on threads beside the renders, so a 1-worker rate may use part of a second core:
 the "per CPU second" rows count the CPU time of every thread of that process, what one core
-does (R0 runs on one thread: its CPU time is its wall time). For EGL, R0 with Mesa's own thread count (all cores, one
-process) is shown beside it for reference.
+does (R0 runs on one thread: its CPU time is its wall time). For EGL, R0 with Mesa's own thread
+count (all cores, one process) is shown beside it for reference.
 
 End-to-end rates are steady state: the clock starts when the first scene of every worker is
 committed, so process start, imports and EGL start-up (a few seconds, once per run) are left
@@ -55,6 +55,7 @@ import time
 from pathlib import Path
 
 import simgen
+from simgen import timing
 from simgen.render import start_renderer
 from simgen.scenario.sample import sample
 from simgen.seeding import scene_streams
@@ -295,8 +296,8 @@ def bench_default(path: str, images: int, workers: int, rounds: int) -> dict:
         naive = naive_loop(images, workers, spec.image.width, spec.image.height)
         rate, _ = end_to_end(scenario, images, "auto", workers)
         per_round.append((naive, rate))
-    return {"renderer": start_renderer_name(scenario), "workers": workers, "occlusion": spec.labels.occlusion,
-            "views_per_scene": spec.views_per_scene,
+    return {"renderer": start_renderer_name(scenario), "workers": workers,
+            "occlusion": spec.labels.occlusion, "views_per_scene": spec.views_per_scene,
             "images_per_s": {"naive loop": median(n for n, _ in per_round),
                              "simgen generate, defaults": median(r for _, r in per_round)},
             "ratio": median(r / n for n, r in per_round),
@@ -356,8 +357,6 @@ def bench_renderer(path: str, images: int, renderer: str, workers: int, rounds: 
     apart would carry that drift. Each ratio is the median of its per-round ratios; each rate
     the median of its rounds. The stage shares are taken in round 1."""
     from statistics import median
-
-    from simgen import timing
 
     none = simgen.load_scenario(path, ["labels.occlusion=none", PHOTOMETRIC])
     exact = simgen.load_scenario(path, ["labels.occlusion=exact", PHOTOMETRIC])
@@ -447,8 +446,6 @@ def bench_cycles(path: str, images: int, workers: int) -> dict:
     end with 1 and `workers` workers, beside tiny and EGL on the same scenario in this run, and
     the share of a 1-worker run's steady-state time that is not Blender's own render (scene
     export, the pipe, labels, encoding, writing: the goal is under 10%)."""
-    from simgen import timing
-
     scenario = simgen.load_scenario(path)
     timing.enable()
     start = time.perf_counter()
@@ -594,13 +591,13 @@ def main() -> int:
         print("  start-up (not in the rates): "
               + ", ".join(f"{k} {v:.1f} s" for k, v in result["startup_s"].items()))
         stages = dict(result["stage_seconds_1_worker"])
-        beside = {k: stages.pop(k) for k in list(stages) if k.endswith("(beside)")}
+        beside = {k: stages.pop(k) for k in list(stages) if k.endswith(timing.BESIDE)}
         total = sum(stages.values()) or 1.0
         print("  time per stage, 1 worker: " + ", ".join(
             f"{k} {100 * v / total:.0f}%" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
             + ("; on threads of their own, beside them: " + ", ".join(
-                f"{k.split(' (')[0]} {1000 * v / result['images']:.1f} ms of CPU an image"
-                for k, v in sorted(beside.items())) if beside else ""))
+                f"{k.removesuffix(timing.BESIDE)} {1000 * v / result['images']:.1f} ms of CPU "
+                "an image" for k, v in sorted(beside.items())) if beside else ""))
     if cycles is not None:
         print(f"\nrenderer cycles (default settings: {cycles['samples']} samples, denoiser "
               f"{'on' if cycles['denoise'] else 'off'}), seconds per image end to end (whole "

@@ -21,10 +21,19 @@ def totals() -> dict[str, float]:
     return dict(_totals)
 
 
+# What the name of a stage run beside the others (on a thread of its own) ends with.
+BESIDE = " (beside)"
+
+
+def beside(name: str) -> contextlib.AbstractContextManager[None]:
+    """Time a block that runs on a thread beside the others, under `name` + BESIDE: by that
+    thread's CPU time, not the time it waited for the GIL (not a share of the others' time)."""
+    return stage(name + BESIDE, clock=time.thread_time)
+
+
 @contextlib.contextmanager
 def stage(name: str, clock: Callable[[], float] = time.perf_counter) -> Iterator[None]:
-    """Time the block under `name`. A stage that runs on a thread beside the others takes
-    `clock=time.thread_time`: its own CPU time, not the time it waited for the GIL."""
+    """Time the block under `name` (wall-clock time, unless `clock` says otherwise)."""
     if not _enabled:
         yield
         return

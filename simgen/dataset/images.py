@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from simgen.dataset.reader import MAX_DECODE_PIXELS
+from simgen.timing import beside
 
 FORMATS = ("png", "jpg")
 # zlib level 1 and one PNG row filter (Sub) for every row: libpng's default tries all five
@@ -69,11 +70,7 @@ def encode_later(encode: Callable[..., bytes], *args: Any) -> Future:
 
 
 def _timed(encode: Callable[..., bytes], *args: Any) -> bytes:
-    import time
-
-    from simgen.timing import stage
-
-    with stage("encode (beside)", clock=time.thread_time):
+    with beside("encode"):
         return encode(*args)
 
 

@@ -9,9 +9,10 @@ the canvas edge (a visual mesh larger than its collision box), the whole canvas 
 
 A render call has a fixed cost besides its pixels (measured on the 2-core machine: about 1.7 ms
 on EGL, as much as 100,000 window pixels; 0.15 ms on TinyRenderer, which skips the other bodies
-outright when they are made transparent), and a view holds several objects. Objects whose windows do not overlap cannot cover one another's window, so they are
-rendered alone together: one call for a group, over the box around their windows, each object's
-mask read in its own window (`render_alone_many`). The groups are a greedy colouring of the
+outright when they are made transparent), and a view holds several objects. Objects whose
+windows do not overlap cannot cover one another's window, so they are rendered alone together:
+one call for a group, over the box around their windows, each object's mask read in its own
+window (`render_alone_many`). The groups are a greedy colouring of the
 windows' overlap graph that joins a window to a group only where the larger box costs less than
 a call of its own. An object with a pixel outside its own window (it could cover a neighbour's)
 makes its whole group render one object at a time, as before.

@@ -70,17 +70,27 @@ def _read_text(path: Path) -> str | None:
         return None
 
 
-def _texture_of(obj: Path) -> tuple[str | None, str | None] | None:
-    """(material file name as the OBJ gives it, texture path) of an OBJ: (None, None) when it
-    draws no texture, None when it cannot be twinned (several textures, several material
-    files, a texture outside the mesh's folder or missing)."""
+@dataclass(frozen=True)
+class _Mesh:
+    """An OBJ as read once: its text, the material file it names and that file's text, and
+    the one texture the material draws (None: no texture)."""
+
+    obj_text: str
+    mtllib: str | None
+    mtl_text: str | None
+    texture: str | None
+
+
+def _read_mesh(obj: Path) -> _Mesh | None:
+    """The OBJ `obj`, or None when it cannot be twinned (unreadable, several material files or
+    textures, a material file or texture outside the mesh's folder, a texture missing)."""
     text = _read_text(obj)
     if text is None:
         return None
     libs = [line.split(None, 1)[1].strip() for line in text.splitlines()
             if line.startswith("mtllib") and len(line.split(None, 1)) == 2]
     if not libs:
-        return None, None
+        return _Mesh(text, None, None, None)
     if len(set(libs)) > 1:
         return None
     folder = obj.parent.resolve()
@@ -88,18 +98,18 @@ def _texture_of(obj: Path) -> tuple[str | None, str | None] | None:
     if not mtl.is_relative_to(folder):   # read only inside the mesh's folder, links followed
         return None
     mtl_text = _read_text(mtl)
-    if mtl_text is None:
-        return libs[0], None   # PyBullet finds no material file either: nothing is drawn
+    if mtl_text is None:   # PyBullet finds no material file either: nothing is drawn
+        return _Mesh(text, libs[0], None, None)
     names = {line.split()[-1] for line in mtl_text.splitlines()
              if line.strip().startswith("map_Kd") and len(line.split()) >= 2}
-    if not names:
-        return libs[0], None
     if len(names) > 1:
         return None
+    if not names:
+        return _Mesh(text, libs[0], mtl_text, None)
     texture = (obj.parent / names.pop()).resolve()
     if not texture.is_file() or not texture.is_relative_to(folder):
         return None
-    return libs[0], str(texture)
+    return _Mesh(text, libs[0], mtl_text, str(texture))
 
 
 def _twin(urdf: Path, folder: Path) -> Twin | None:
@@ -114,22 +124,28 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
         return None
     base = urdf.parent
     link_textures: list[tuple[str, str]] = []
-    copies: dict[str, tuple[Path, str, str]] = {}   # visual mesh name -> (obj, mtllib, copy)
+    meshes: dict[str, _Mesh | None] = {}   # each mesh file read once, however many visuals
+    copies: dict[str, tuple[_Mesh, Path]] = {}   # textured visual mesh name -> (mesh, copy)
+    twinned: set[int] = set()   # ids of the <mesh> elements that now name a copy
     for link in root.iter("link"):
         drawn = set()
         for visual in link.findall("visual"):
-            mesh = visual.find("geometry/mesh")
-            name = mesh.get("filename", "") if mesh is not None else ""
+            element = visual.find("geometry/mesh")
+            name = element.get("filename", "") if element is not None else ""
             if not name.lower().endswith(".obj") or "://" in name:
                 drawn.add(None)
                 continue
-            found = _texture_of(base / name)
-            if found is None:
+            if name not in meshes:
+                meshes[name] = _read_mesh(base / name)
+            mesh = meshes[name]
+            if mesh is None:
                 return None
-            mtllib, texture = found
-            drawn.add(texture)
-            if texture is not None and name not in copies:
-                copies[name] = (base / name, mtllib, str(folder / f"{len(copies)}_{Path(name).name}"))
+            drawn.add(mesh.texture)
+            if mesh.texture is not None:
+                if name not in copies:
+                    copies[name] = (mesh, folder / f"{len(copies)}_{Path(name).name}")
+                element.set("filename", str(copies[name][1]))
+                twinned.add(id(element))
         textures = drawn - {None}
         if len(textures) > 1 or (textures and None in drawn):
             return None   # a link drawn partly with another texture, or partly without
@@ -137,32 +153,22 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
             link_textures.append((link.get("name", ""), textures.pop()))
     if not link_textures:
         return None
-    for element in root.iter():
+    for element in root.iter():   # everything else from the original files
         name = element.get("filename")
-        if not name:
+        if not name or id(element) in twinned:
             continue
         if "://" in name:
             return None
-        if element.tag == "mesh" and name in copies and _is_visual(root, element):
-            element.set("filename", copies[name][2])
-        else:
-            element.set("filename", str((base / name).resolve()))
+        element.set("filename", str((base / name).resolve()))
     folder.mkdir(parents=True, exist_ok=True)
-    for obj, mtllib, copy in copies.values():
-        mtl = (obj.parent / mtllib).resolve()
-        twin_mtl = Path(copy).with_suffix(".mtl")
-        lines = (_read_text(mtl) or "").splitlines(keepends=True)
-        twin_mtl.write_text("".join(line for line in lines
+    for mesh, copy in copies.values():
+        twin_mtl = copy.with_suffix(".mtl")
+        twin_mtl.write_text("".join(line for line in mesh.mtl_text.splitlines(keepends=True)
                                     if not line.strip().startswith("map_Kd")),
                             encoding="utf-8", errors="surrogateescape")
-        obj_lines = (_read_text(obj) or "").splitlines(keepends=True)
-        Path(copy).write_text("".join(f"mtllib {twin_mtl.name}\n" if line.startswith("mtllib")
-                                      else line for line in obj_lines),
-                              encoding="utf-8", errors="surrogateescape")
+        copy.write_text("".join(f"mtllib {twin_mtl.name}\n" if line.startswith("mtllib")
+                                else line for line in mesh.obj_text.splitlines(keepends=True)),
+                        encoding="utf-8", errors="surrogateescape")
     twin_urdf = folder / urdf.name
     twin_urdf.write_bytes(ET.tostring(root, encoding="utf-8"))
     return Twin(str(twin_urdf), tuple(link_textures))
-
-
-def _is_visual(root: ET.Element, mesh: ET.Element) -> bool:
-    return any(mesh is el for visual in root.iter("visual") for el in visual.iter("mesh"))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +14,7 @@ from typing import Any, Callable
 from simgen import __version__
 from simgen.errors import SimgenError
 from simgen.dataset import layout, writer as ds
-from simgen.timing import stage
+from simgen.timing import beside, stage
 from simgen.dataset.images import FORMATS
 from simgen.progress import Estimate
 from simgen.provenance import code_sha256, package_versions
@@ -168,10 +167,6 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                           sum(counts["annotations"].values()), counts)
 
 
-# Timed on the commit thread, beside the scenes being made (its CPU time): not a share of theirs.
-WRITE_STAGE = "write (beside)"
-
-
 class _Committer:
     """Commits each scene on a thread of its own while the next scene is made: writing and
     syncing files wait on the disk, not the GIL, so with the scenes made in this process (one
@@ -192,7 +187,7 @@ class _Committer:
         self._pending = self._pool.submit(self._write, scene_index, images, result)
 
     def _write(self, scene_index: int, images: int, result: Any) -> None:
-        with stage(WRITE_STAGE, clock=time.thread_time):
+        with beside("write"):
             ds.commit_scene(self._out, scene_index, result.files, result.record)
         self.done(scene_index, images)
 
