@@ -140,3 +140,17 @@ def test_only_the_set_before_a_repeated_or_drawn_asset_is_twinned(tmp_path):
     repeated.write_text(base.replace('- asset: "pybullet:table/table.urdf"',
                                      '- asset: "pybullet:plane.urdf"'))
     assert [Path(p).name for p in egl_static_models(load(repeated))] == ["plane.urdf"]
+
+
+def test_a_file_over_the_size_limit_is_not_twinned(tmp_path, monkeypatch):
+    """Sizes are checked before a file is read: a URDF, mesh or material file over
+    MAX_TWIN_FILE_BYTES (here made smaller than the table's files) leaves the URDF to load as
+    it is."""
+    import simgen.render.egl_textures as egl_textures
+
+    smallest = min((DATA / name).stat().st_size
+                   for name in ("table/table.urdf", "table/table.obj", "table/table.mtl"))
+    monkeypatch.setattr(egl_textures, "MAX_TWIN_FILE_BYTES", smallest - 1)
+    assert make_twins([TABLE], tmp_path) == {}
+    monkeypatch.setattr(egl_textures, "MAX_TWIN_FILE_BYTES", 64 * 1024**2)
+    assert TABLE in make_twins([TABLE], tmp_path)
