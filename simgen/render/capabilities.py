@@ -56,6 +56,22 @@ def egl_refusal(scenario: Any) -> Exception | None:
                                       "the egl renderer applies textures to static bodies only "
                                       "(it draws bodies of one mesh as one shape); use "
                                       "--renderer tiny")
+    # URDF bodies of one mesh at two scales load under two names on EGL (simgen.render.egl_meshes);
+    # an SDF loads as it is, so two static bodies of one SDF file must have one fixed scale.
+    sdf_scale: dict[str, float | None] = {}   # SDF file -> its first entry's scale (None: drawn)
+    for index, entry in enumerate(spec.static):
+        low, high = entry.scale.support()
+        fixed = low if low == high else None
+        for ref in scenario.asset_choices.get(("static", index), ()):
+            path = scenario.asset_paths.get(ref, "")
+            if not path.endswith(".sdf"):
+                continue
+            if path in sdf_scale and (fixed is None or sdf_scale[path] != fixed):
+                return scenario.error(("static", index, "scale"),
+                                      "the egl renderer draws every body of an SDF file at one "
+                                      "scale (it draws bodies of one mesh as one shape); give "
+                                      "them one fixed scale, or use --renderer tiny")
+            sdf_scale.setdefault(path, fixed)
     seen: set[str] = set()
     repeated = False
     for index, entry in enumerate(spec.static):

@@ -11,6 +11,8 @@ from simgen import geometry
 from simgen.render.alone import render_alone, render_alone_many
 from simgen.render.capabilities import (cycles_refusal, egl_refusal, egl_static_models,
                                         egl_texture_files)
+from simgen.render.egl_meshes import MeshVariants
+from simgen.render.egl_rows import aligned_texture
 from simgen.render.egl_textures import make_twins
 from simgen.render.frame import Frame, RendererUnavailable
 from simgen.scenario.sample import CameraSample, LightSample
@@ -201,8 +203,9 @@ def _start_egl(world: World, textures: tuple[str, ...] = ()) -> None:
         if plugin >= 0:
             # Before anything else reaches the GL renderer: these become its textures 0..n-1
             # for the life of the world (see World.texture_slots).
-            for path in textures:
-                if p.loadTexture(path, physicsClientId=world.client) < 0:
+            for path in textures:   # a width EGL reads sheared: a resampled copy
+                aligned = aligned_texture(path, world.scratch_dir() / "aligned")
+                if p.loadTexture(aligned, physicsClientId=world.client) < 0:
                     raise RendererUnavailable(f"the EGL plugin could not load texture {path}")
             for _ in range(EGL_WARMUP_RENDERS):
                 _, _, rgba, _, _ = p.getCameraImage(8, 8, renderer=p.ER_BULLET_HARDWARE_OPENGL,
@@ -252,6 +255,7 @@ def start_renderer(world: World, name: str = "auto", scenario: Any = None,
             raise
         return Renderer(world, "tiny", note=str(err))
     world.twins = twins
+    world.mesh_variants = MeshVariants(world.scratch_dir() / "variants")
     world.restart_every(EGL_SCENES_PER_CLIENT, lambda: _start_egl(world, textures),
                         growth_mib=EGL_CLIENT_GROWTH_MIB)
     return Renderer(world, "egl")

@@ -142,6 +142,9 @@ class World:
         # Also set by the EGL renderer: static URDFs loaded from a twin whose meshes name no
         # texture, each texture then given from its slot (simgen.render.egl_textures).
         self.twins: dict[str, Any] = {}
+        # Also set by the EGL renderer: the URDF copy each body loads from, so that no two bodies
+        # of one mesh at different scales share a GL shape (simgen.render.egl_meshes).
+        self.mesh_variants: Any = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         # A renderer whose memory grows with every scene asks for a new client every so many
         # scenes (see restart_every); it is started again on the new client by `_on_connect`.
@@ -217,6 +220,8 @@ class World:
         self._scenes_on_client += 1
         p, cid = self.p, self.client
         p.resetSimulation(physicsClientId=cid)
+        if self.mesh_variants is not None:
+            self.mesh_variants.new_scene()
         p.setGravity(0, 0, GRAVITY_MPS2, physicsClientId=cid)
         p.setTimeStep(settle.timestep_s, physicsClientId=cid)
         self._names = {}
@@ -279,12 +284,18 @@ class World:
                     p.resetBasePositionAndOrientation(uid, new_pos, new_orn, physicsClientId=cid)
             else:
                 twin = self.twins.get(body.path) if static else None
-                ids = [p.loadURDF(twin.urdf_path if twin else body.path,
-                                  basePosition=position, baseOrientation=orientation,
+                path = twin.urdf_path if twin else body.path
+                if self.mesh_variants is not None:
+                    path = self.mesh_variants.path_for(path, body.scale)
+                ids = [p.loadURDF(path, basePosition=position, baseOrientation=orientation,
                                   useFixedBase=body.fixed, globalScaling=body.scale,
                                   flags=self._load_flags, physicsClientId=cid)]
                 if twin:
                     self._give_twin_textures(ids[0], twin)
+        if self.mesh_variants is not None:
+            for uid in ids:
+                self.mesh_variants.drew(p.getVisualShapeData(uid, physicsClientId=cid),
+                                        body.asset)
         for uid in ids:
             self._apply_appearance(uid, body)
             if not body.collision:  # group 0 collides with nothing, and rays pass through it

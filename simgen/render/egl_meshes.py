@@ -1,0 +1,184 @@
+"""On EGL, a mesh another body of the scene drew at another scale is loaded under another name.
+
+PyBullet's EGL plugin keeps one GL shape per visual mesh: a body whose visual names a mesh file
+(with the same visual frame) that an earlier body of the scene named is drawn with that earlier
+shape, whose vertices were scaled for the earlier body. Its cache key (btHashVisual, read in the
+plugin's source, pybullet 3.2.x) holds the file name and frames, not the scale. So two bodies of
+one asset at two scales were drawn at the first one's size (measured: two pybullet_data trays
+at globalScaling 0.8 and 1.2 both drew 784 pixels, where TinyRenderer draws 812 and 1849), while
+their physics, poses and 3D boxes had their own: the pixels and labels disagreed with the
+recorded scale, and scale randomization did not change the pixels of a repeated asset.
+
+So on EGL every URDF body loads from a copy of its URDF (written once per world) that names
+every file by absolute path, and its visual meshes by a spelling of their own:
+`dir/mesh.obj` for variant 0, `dir/./mesh.obj` for variant 1, and so on, which the plugin takes
+for different meshes while the file read is the same. A body takes the first variant under
+whose spellings no earlier body of the scene drew a mesh at another scale; bodies at the same
+scale still share a shape, as before. The choice depends only on the scene's bodies in load
+order, so every worker makes the same one. Collision meshes keep one spelling: the physics is
+unchanged.
+
+A URDF that cannot be copied so (not plain URDF XML, a file named by URL, a mesh not beside it)
+and SDF bodies load as they are; what they drew is read back from PyBullet, and a scene where
+one of them would share a shape drawn at another scale is refused with an error (never drawn
+wrong).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simgen.render.egl_rows import aligned_mesh
+
+# A URDF larger than this loads as it is (its meshes are checked after loading).
+MAX_URDF_BYTES = 64 * 1024**2
+# Variants a mesh may take in one scene: as many bodies of one asset at different scales.
+MAX_VARIANTS = 256
+# Scales closer than this (relative) draw the same vertices to well under a pixel: they share.
+SCALE_RTOL = 1e-6
+# PyBullet's getVisualShapeData geometry type of a mesh (p.GEOM_MESH).
+GEOM_MESH = 5
+
+Scale = tuple[float, float, float]
+
+
+class SharedMeshError(RuntimeError):
+    """A body would be drawn with a shape another body of the scene drew at another scale."""
+
+
+@dataclass(frozen=True)
+class _Urdf:
+    """A URDF as read once: its tree, and each visual mesh as (folder, file name, scale)."""
+
+    text: bytes
+    meshes: tuple[tuple[str, str, Scale], ...]
+
+
+class MeshVariants:
+    """Which copy of a URDF a body loads from on EGL, scene by scene (see the module's note)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._urdfs: dict[str, _Urdf | None] = {}
+        self._written: dict[tuple[str, int], str] = {}
+        self._drawn: dict[str, Scale] = {}   # mesh spelling -> scale it was drawn at, this scene
+
+    def new_scene(self) -> None:
+        """resetSimulation empties the plugin's shapes: every spelling is free again."""
+        self._drawn = {}
+
+    def path_for(self, urdf_path: str, scale: float) -> str:
+        """The URDF to load for a body of `urdf_path` at globalScaling `scale`."""
+        urdf = self._read(urdf_path)
+        if urdf is None:
+            return urdf_path
+        for variant in range(MAX_VARIANTS):
+            if all(self._fits(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
+                   for folder, name, mesh_scale in urdf.meshes):
+                return self._write(urdf_path, urdf, variant)
+        raise SharedMeshError(f"{urdf_path}: more than {MAX_VARIANTS} bodies of it at different "
+                              "scales in one scene")
+
+    def drew(self, shapes: Any, what: str) -> None:
+        """Record what a body just loaded drew (PyBullet's getVisualShapeData of it); raise
+        SharedMeshError if it shares a shape drawn at another scale (a body loaded as it is)."""
+        new: dict[str, Scale] = {}
+        for shape in shapes:
+            if shape[2] != GEOM_MESH:
+                continue
+            name = shape[4].decode("utf-8", "surrogateescape")
+            scale = tuple(float(v) for v in shape[3])
+            if not self._fits(name, scale):
+                raise SharedMeshError(
+                    f"{what}: the egl renderer would draw it at the scale another body of the "
+                    f"scene drew {Path(name).name} at; use --renderer tiny")
+            new.setdefault(name, scale)
+        for name, scale in new.items():
+            self._drawn.setdefault(name, scale)
+
+    def _fits(self, name: str, scale: Scale) -> bool:
+        drawn = self._drawn.get(name)
+        return drawn is None or all(math.isclose(a, b, rel_tol=SCALE_RTOL)
+                                    for a, b in zip(drawn, scale))
+
+    def _read(self, urdf_path: str) -> _Urdf | None:
+        if urdf_path not in self._urdfs:
+            self._urdfs[urdf_path] = _read_urdf(Path(urdf_path), self.folder / "meshes")
+        return self._urdfs[urdf_path]
+
+    def _write(self, urdf_path: str, urdf: _Urdf, variant: int) -> str:
+        key = (urdf_path, variant)
+        if key not in self._written:
+            folder = self.folder / hashlib.sha256(urdf_path.encode()).hexdigest()[:16]
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{variant}.urdf"
+            # Folders and names are absolute and checked at read: only the spelling changes.
+            text = urdf.text.replace(_MARK, ("./" * variant).encode())
+            path.write_bytes(text)
+            self._written[key] = str(path)
+        return self._written[key]
+
+
+# Where a variant's "./" segments go in the copy's visual mesh names. A URDF that already holds
+# it anywhere loads as it is (the count is checked).
+_MARK_TEXT = "{simgen-variant}"
+_MARK = _MARK_TEXT.encode()
+
+
+def _spelling(folder: str, name: str, variant: int) -> str:
+    return f"{folder}/{'./' * variant}{name}"
+
+
+def _scaled(mesh_scale: Scale, scale: float) -> Scale:
+    return (mesh_scale[0] * scale, mesh_scale[1] * scale, mesh_scale[2] * scale)
+
+
+def _read_urdf(urdf: Path, meshes_folder: Path) -> _Urdf | None:
+    """The URDF with every file named by absolute path and a mark where the variant's segments
+    go in each visual mesh's name, or None when it is to load as it is. A visual OBJ whose
+    texture EGL would read sheared is named by its copy (simgen.render.egl_rows)."""
+    try:
+        if not urdf.is_file() or urdf.stat().st_size > MAX_URDF_BYTES:
+            return None
+        root = ET.fromstring(urdf.read_bytes())
+    except (OSError, ET.ParseError, ValueError):
+        return None
+    if root.tag != "robot":
+        return None
+    base = urdf.parent
+    visual_meshes = {id(el) for visual in root.iter("visual")
+                     for el in visual.iterfind("geometry/mesh")}
+    meshes = []
+    for element in root.iter():
+        name = element.get("filename")
+        if not name:
+            continue
+        if "://" in name:
+            return None
+        target = (base / name).resolve()
+        if not target.is_file():   # PyBullet finds it elsewhere, or not at all: leave it be
+            return None
+        if id(element) not in visual_meshes:
+            element.set("filename", str(target))
+            continue
+        try:
+            values = [float(v) for v in (element.get("scale") or "1 1 1").split()]
+        except ValueError:
+            return None
+        if len(values) != 3 or not all(math.isfinite(v) for v in values):
+            return None
+        if target.suffix.lower() == ".obj":
+            target = aligned_mesh(target, meshes_folder)
+        meshes.append((str(target.parent), target.name, (values[0], values[1], values[2])))
+        element.set("filename", f"{target.parent}/{_MARK_TEXT}{target.name}")
+    if not meshes:
+        return None   # nothing the plugin would share: the file as it is
+    text = ET.tostring(root, encoding="utf-8")
+    if text.count(_MARK) != len(meshes):   # the URDF held the mark itself
+        return None
+    return _Urdf(text, tuple(meshes))

@@ -1,0 +1,194 @@
+"""On EGL two bodies of one mesh at two scales each draw at their own scale
+(simgen.render.egl_meshes): the plugin would draw the second with the first one's shape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pybullet_data
+import pytest
+
+import simgen
+from simgen.render import start_renderer
+from simgen.render.egl_meshes import GEOM_MESH, MeshVariants, SharedMeshError
+from simgen.scenario.sample import sample
+from simgen.seeding import scene_streams
+from simgen.sim import World
+
+DATA = Path(pybullet_data.getDataPath())
+MUG = str(DATA / "objects/mug.urdf")
+
+# Two trays of one mesh side by side, seen from above: the small one loaded first.
+TRAYS = """\
+name: trays
+image: {width: 160, height: 120}
+categories: [tray]
+static:
+  - {asset: "pybullet:plane.urdf"}
+objects:
+  - {asset: "pybullet:ASSET", category: tray, scale: SMALL,
+     spawn: {box: {min: [-0.45, 0, 0.1], max: [-0.45, 0, 0.1]}}}
+  - {asset: "pybullet:ASSET", category: tray, scale: LARGE,
+     spawn: {box: {min: [0.45, 0, 0.1], max: [0.45, 0, 0.1]}}}
+camera: {fov_deg: 60, look_at: [0, 0, 0], distance_m: 2.2, azimuth_deg: 0, elevation_deg: 89}
+settle: {max_steps: 0}
+"""
+
+
+def _instance_maps(tmp_path: Path, renderer: str, small: float, large: float,
+                   variants: bool = True, asset: str = "tray/traybox.urdf",
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    path = tmp_path / f"trays_{small}_{large}.yaml"
+    path.write_text(TRAYS.replace("SMALL", str(small)).replace("LARGE", str(large))
+                    .replace("ASSET", asset))
+    scenario = simgen.load_scenario(path)
+    drawn = sample(scenario, scene_streams(0, 0).sampling, seed=0, scene_index=0)
+    with World() as world:
+        render = start_renderer(world, renderer, scenario)
+        if not variants:
+            world.mesh_variants = None
+        settled = world.settle(drawn, scenario.spec.settle)
+        frame = render.render(settled, drawn.views[0], drawn.light)
+        return frame.rgb, frame.instance_map
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def test_two_bodies_of_one_mesh_at_two_scales_draw_at_their_own_scale_on_egl(tmp_path):
+    _, egl = _instance_maps(tmp_path, "egl", 0.8, 1.2)
+    _, tiny = _instance_maps(tmp_path, "tiny", 0.8, 1.2)
+    areas = [int((egl == i).sum()) for i in (1, 2)]
+    # 1.5 times the size: 2.25 times the pixels, seen from above (the small tray is seen a
+    # little further off the centre).
+    assert 2.0 < areas[1] / areas[0] < 2.5, areas
+    for instance in (1, 2):   # and as TinyRenderer draws them, to the edge pixels
+        assert _iou(egl == instance, tiny == instance) > 0.95
+    # What the plugin does unaided: the large tray drawn with the small one's shape.
+    _, shared = _instance_maps(tmp_path, "egl", 0.8, 1.2, variants=False)
+    shared_areas = [int((shared == i).sum()) for i in (1, 2)]
+    assert abs(shared_areas[1] / shared_areas[0] - 1) < 0.1, shared_areas
+
+
+def test_bodies_at_one_scale_share_a_shape_and_draw_the_same_bytes(tmp_path):
+    """(Mugs: the tray's texture is one EGL is given a copy of, simgen.render.egl_rows.)"""
+    with_variants = _instance_maps(tmp_path, "egl", 4.0, 4.0, asset="objects/mug.urdf")
+    plain = _instance_maps(tmp_path, "egl", 4.0, 4.0, variants=False, asset="objects/mug.urdf")
+    assert (plain[1] == 1).sum() > 300 and (plain[1] == 2).sum() > 300
+    for a, b in zip(with_variants, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def _shapes(names_and_scales):
+    return [(0, -1, GEOM_MESH, scale, name.encode()) for name, scale in names_and_scales]
+
+
+def test_a_body_takes_the_first_variant_where_no_earlier_body_drew_another_scale(tmp_path):
+    variants = MeshVariants(tmp_path)
+    first = variants.path_for(MUG, 0.8)
+    text = Path(first).read_text()
+    mesh = (DATA / "objects/mug.obj").resolve()
+    assert f'filename="{mesh}"' in text   # variant 0: the file's own absolute name
+    assert f'filename="{mesh.parent}/mug_col.obj"' in text   # collision: absolute, one name
+    variants.drew(_shapes([(str(mesh), (0.8, 0.8, 0.8))]), "mug")
+    assert variants.path_for(MUG, 0.8) == first   # the same scale shares the shape
+    second = variants.path_for(MUG, 1.2)
+    assert second != first
+    assert f'filename="{mesh.parent}/./{mesh.name}"' in Path(second).read_text()
+    assert f'filename="{mesh.parent}/mug_col.obj"' in Path(second).read_text()
+    variants.drew(_shapes([(f"{mesh.parent}/./{mesh.name}", (1.2, 1.2, 1.2))]), "mug")
+    third = variants.path_for(MUG, 1.0)
+    assert f'filename="{mesh.parent}/././{mesh.name}"' in Path(third).read_text()
+    variants.new_scene()   # resetSimulation: every spelling is free again
+    assert variants.path_for(MUG, 1.2) == first
+
+
+def test_collision_meshes_keep_one_name_and_relative_names_become_absolute(tmp_path):
+    (tmp_path / "m.obj").write_text((DATA / "cube.obj").read_text())
+    (tmp_path / "body.urdf").write_text(
+        '<robot name="b"><link name="l">'
+        '<visual><geometry><mesh filename="m.obj" scale="2 2 2"/></geometry></visual>'
+        '<collision><geometry><mesh filename="m.obj"/></geometry></collision>'
+        '</link></robot>')
+    variants = MeshVariants(tmp_path / "out")
+    mesh = (tmp_path / "m.obj").resolve()
+    variants.drew(_shapes([(str(mesh), (2.0, 2.0, 2.0))]), "b")
+    text = Path(variants.path_for(str(tmp_path / "body.urdf"), 0.5)).read_text()
+    assert f'<visual><geometry><mesh filename="{mesh.parent}/./m.obj" scale="2 2 2"' in text
+    assert f'<collision><geometry><mesh filename="{mesh}"' in text
+
+
+def test_what_cannot_be_copied_loads_as_it_is_and_a_shared_scale_is_refused(tmp_path):
+    (tmp_path / "m.obj").write_text((DATA / "cube.obj").read_text())
+    cases = {
+        "package": '<mesh filename="package://x/m.obj"/>',
+        "missing": '<mesh filename="nowhere.obj"/>',
+        "bad_scale": '<mesh filename="m.obj" scale="1 x 1"/>',
+        "marked": '<mesh filename="m.obj"/><!-- --><box size="1 1 1"/>',
+    }
+    variants = MeshVariants(tmp_path / "out")
+    for name, geometry in cases.items():
+        path = tmp_path / f"{name}.urdf"
+        extra = ' name="{simgen-variant}"' if name == "marked" else ""
+        path.write_text(f'<robot name="b"{extra}><link name="l"><visual><geometry>{geometry}'
+                        '</geometry></visual></link></robot>')
+        assert variants.path_for(str(path), 2.0) == str(path), name
+    (tmp_path / "not_urdf.urdf").write_text("<sdf/>")
+    assert variants.path_for(str(tmp_path / "not_urdf.urdf"), 2.0) == str(tmp_path / "not_urdf.urdf")
+    # Loaded as it is, it is checked after loading: a shape drawn at another scale is refused.
+    variants.drew(_shapes([("/x/m.obj", (1.0, 1.0, 1.0))]), "first")
+    variants.drew(_shapes([("/x/m.obj", (1.0, 1.0, 1.0 + 1e-9))]), "same, to rounding")
+    with pytest.raises(SharedMeshError, match="second: the egl renderer would draw it"):
+        variants.drew(_shapes([("/x/m.obj", (2.0, 2.0, 2.0))]), "second")
+
+
+def test_a_urdf_over_the_size_limit_loads_as_it_is(tmp_path, monkeypatch):
+    import simgen.render.egl_meshes as egl_meshes
+
+    monkeypatch.setattr(egl_meshes, "MAX_URDF_BYTES", Path(MUG).stat().st_size - 1)
+    assert MeshVariants(tmp_path).path_for(MUG, 1.0) == MUG
+    monkeypatch.setattr(egl_meshes, "MAX_URDF_BYTES", 64 * 1024**2)
+    assert MeshVariants(tmp_path).path_for(MUG, 1.0) != MUG
+
+
+def test_tiny_loads_every_urdf_as_it_is():
+    with World() as world:
+        start_renderer(world, "tiny")
+        assert world.mesh_variants is None
+
+
+SHELVES = """\
+name: shelves
+image: {width: 96, height: 72}
+categories: [box]
+static:
+  - {asset: "pybullet:kiva_shelf/model.sdf", scale: FIRST}
+  - {asset: "pybullet:kiva_shelf/model.sdf", position: [3, 0, 0], scale: SECOND}
+objects:
+  - {asset: catalog:box_small, category: box, spawn: {box: {min: [0, -1.5, 0.1], max: [0, -1.5, 0.1]}}}
+camera: {fov_deg: 60, look_at: [0, 0, 0.5], distance_m: 4, azimuth_deg: 0, elevation_deg: 30}
+settle: {max_steps: 0}
+"""
+
+
+@pytest.mark.parametrize("first, second, refused", [
+    ("1.0", "1.0", False), ("1.0", "0.5", True), ("1.0", "{uniform: [0.9, 1.1]}", True),
+    ("{uniform: [0.9, 1.1]}", "1.0", True)])
+def test_egl_refuses_an_sdf_drawn_at_two_scales_at_load(tmp_path, first, second, refused):
+    """An SDF loads as it is (no copy under another name), so two static bodies of one SDF
+    file at different scales are refused at load, naming the second's scale."""
+    from simgen.errors import ScenarioError
+
+    path = tmp_path / "shelves.yaml"
+    path.write_text(SHELVES.replace("FIRST", first).replace("SECOND", second))
+    scenario = simgen.load_scenario(path)
+    with World() as world:
+        if not refused:
+            assert start_renderer(world, "egl", scenario).name == "egl"
+            return
+        with pytest.raises(ScenarioError) as err:
+            start_renderer(world, "egl", scenario)
+        assert str(err.value).startswith(f"{path}:6: static[1].scale: the egl renderer draws")
+        assert start_renderer(world, "auto", scenario).name == "tiny"   # and says why
