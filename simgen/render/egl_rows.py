@@ -22,9 +22,12 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from simgen.render.egl_textures import read_mesh, write_mesh_copy
+
 # Bytes in an uploaded RGB row must be a multiple of this (OpenGL's GL_UNPACK_ALIGNMENT default).
 GL_UNPACK_ALIGNMENT = 4
-# A texture, OBJ or material file larger than this is given as it is, never read.
+# A texture larger than this is given as it is, never read (OBJ and material files: see
+# simgen.render.egl_textures.MAX_TWIN_FILE_BYTES).
 MAX_FILE_BYTES = 64 * 1024**2
 
 
@@ -45,8 +48,12 @@ def aligned_texture(path: str, folder: Path) -> str:
     copy = folder / f"{_key(path)}.png"
     if copy.is_file():
         return str(copy)
-    # The plugin reads 3 channels (stb_image): so does this.
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    width = _header_width(source)
+    if width is not None and not needs_aligning(width):
+        return path   # most textures: known from the header, without decoding (ms each)
+    # The plugin reads 3 channels with stb_image, which leaves EXIF orientation alone: so does
+    # this (OpenCV would turn a JPEG its camera held upright).
+    image = cv2.imread(path, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     if image is None or not needs_aligning(image.shape[1]):
         return path
     height, width = image.shape[:2]
@@ -68,50 +75,41 @@ def aligned_mesh(obj: Path, folder: Path) -> Path:
     """`obj`, or a copy of it (with its material) whose material draws `aligned_texture`'s copy
     of its texture: when the material names one texture inside the mesh's folder that the
     plugin would read sheared. Anything else is given as it is."""
-    text = _read_text(obj)
-    if text is None:
-        return obj
-    libs = [line.split(None, 1)[1].strip() for line in text.splitlines()
-            if line.startswith("mtllib") and len(line.split(None, 1)) == 2]
-    if len(set(libs)) != 1:
-        return obj
-    home = obj.parent.resolve()
-    mtl = (obj.parent / libs[0]).resolve()
-    mtl_text = _read_text(mtl) if mtl.is_relative_to(home) else None
-    if mtl_text is None:
-        return obj
-    names = {line.split()[-1] for line in mtl_text.splitlines()
-             if line.strip().startswith("map_Kd") and len(line.split()) >= 2}
-    if len(names) != 1:
-        return obj
-    texture = (obj.parent / names.pop()).resolve()
-    if not texture.is_relative_to(home):
+    mesh = read_mesh(obj)
+    if mesh is None or mesh.texture is None:
         return obj
     target = folder / _key(str(obj.resolve()))
-    aligned = aligned_texture(str(texture), target)
-    if aligned == str(texture):
+    aligned = aligned_texture(mesh.texture, target)
+    if aligned == mesh.texture:
         return obj
     copy = target / obj.name
     if not copy.is_file():
-        mtl_copy = copy.with_suffix(".mtl")
-        mtl_copy.write_text("".join(
-            f"map_Kd {Path(aligned).name}\n" if line.strip().startswith("map_Kd") else line
-            for line in mtl_text.splitlines(keepends=True)),
-            encoding="utf-8", errors="surrogateescape")
-        copy.write_text("".join(f"mtllib {mtl_copy.name}\n" if line.startswith("mtllib")
-                                else line for line in text.splitlines(keepends=True)),
-                        encoding="utf-8", errors="surrogateescape")
+        write_mesh_copy(mesh, copy, Path(aligned).name)
     return copy
+
+
+def _header_width(path: Path) -> int | None:
+    """A PNG's or baseline/progressive JPEG's width from its header; None for anything else
+    (then the image is decoded)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(64 * 1024)
+    except OSError:
+        return None
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big")
+    if head[:2] != b"\xff\xd8":
+        return None
+    at = 2
+    while at + 9 <= len(head) and head[at] == 0xFF:
+        marker = head[at + 1]
+        length = int.from_bytes(head[at + 2:at + 4], "big")
+        # Start of frame: SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC).
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return int.from_bytes(head[at + 7:at + 9], "big")
+        at += 2 + length
+    return None
 
 
 def _key(path: str) -> str:
     return hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def _read_text(path: Path) -> str | None:
-    try:
-        if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        return path.read_text(encoding="utf-8", errors="surrogateescape")
-    except OSError:
-        return None

@@ -71,7 +71,7 @@ def _read_text(path: Path) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Mesh:
+class Mesh:
     """An OBJ as read once: its text, the material file it names and that file's text, and
     the one texture the material draws (None: no texture)."""
 
@@ -81,7 +81,7 @@ class _Mesh:
     texture: str | None
 
 
-def _read_mesh(obj: Path) -> _Mesh | None:
+def read_mesh(obj: Path) -> Mesh | None:
     """The OBJ `obj`, or None when it cannot be twinned (unreadable, several material files or
     textures, a material file or texture outside the mesh's folder, a texture missing)."""
     text = _read_text(obj)
@@ -90,7 +90,7 @@ def _read_mesh(obj: Path) -> _Mesh | None:
     libs = [line.split(None, 1)[1].strip() for line in text.splitlines()
             if line.startswith("mtllib") and len(line.split(None, 1)) == 2]
     if not libs:
-        return _Mesh(text, None, None, None)
+        return Mesh(text, None, None, None)
     if len(set(libs)) > 1:
         return None
     folder = obj.parent.resolve()
@@ -99,17 +99,30 @@ def _read_mesh(obj: Path) -> _Mesh | None:
         return None
     mtl_text = _read_text(mtl)
     if mtl_text is None:   # PyBullet finds no material file either: nothing is drawn
-        return _Mesh(text, libs[0], None, None)
+        return Mesh(text, libs[0], None, None)
     names = {line.split()[-1] for line in mtl_text.splitlines()
              if line.strip().startswith("map_Kd") and len(line.split()) >= 2}
     if len(names) > 1:
         return None
     if not names:
-        return _Mesh(text, libs[0], mtl_text, None)
+        return Mesh(text, libs[0], mtl_text, None)
     texture = (obj.parent / names.pop()).resolve()
     if not texture.is_file() or not texture.is_relative_to(folder):
         return None
-    return _Mesh(text, libs[0], mtl_text, str(texture))
+    return Mesh(text, libs[0], mtl_text, str(texture))
+
+
+def write_mesh_copy(mesh: Mesh, copy: Path, texture: str | None) -> None:
+    """Write `mesh` to `copy` with a material of its own beside it (copy.mtl) that draws
+    `texture` (a file name in copy's folder), or no texture when None."""
+    material = copy.with_suffix(".mtl")
+    draws = f"map_Kd {texture}\n" if texture is not None else ""
+    material.write_text("".join(draws if line.strip().startswith("map_Kd") else line
+                                for line in mesh.mtl_text.splitlines(keepends=True)),
+                        encoding="utf-8", errors="surrogateescape")
+    copy.write_text("".join(f"mtllib {material.name}\n" if line.startswith("mtllib")
+                            else line for line in mesh.obj_text.splitlines(keepends=True)),
+                    encoding="utf-8", errors="surrogateescape")
 
 
 def _twin(urdf: Path, folder: Path) -> Twin | None:
@@ -124,8 +137,8 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
         return None
     base = urdf.parent
     link_textures: list[tuple[str, str]] = []
-    meshes: dict[str, _Mesh | None] = {}   # each mesh file read once, however many visuals
-    copies: dict[str, tuple[_Mesh, Path]] = {}   # textured visual mesh name -> (mesh, copy)
+    meshes: dict[str, Mesh | None] = {}   # each mesh file read once, however many visuals
+    copies: dict[str, tuple[Mesh, Path]] = {}   # textured visual mesh name -> (mesh, copy)
     twinned: set[int] = set()   # ids of the <mesh> elements that now name a copy
     for link in root.iter("link"):
         drawn = set()
@@ -136,7 +149,7 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
                 drawn.add(None)
                 continue
             if name not in meshes:
-                meshes[name] = _read_mesh(base / name)
+                meshes[name] = read_mesh(base / name)
             mesh = meshes[name]
             if mesh is None:
                 return None
@@ -162,13 +175,7 @@ def _twin(urdf: Path, folder: Path) -> Twin | None:
         element.set("filename", str((base / name).resolve()))
     folder.mkdir(parents=True, exist_ok=True)
     for mesh, copy in copies.values():
-        twin_mtl = copy.with_suffix(".mtl")
-        twin_mtl.write_text("".join(line for line in mesh.mtl_text.splitlines(keepends=True)
-                                    if not line.strip().startswith("map_Kd")),
-                            encoding="utf-8", errors="surrogateescape")
-        copy.write_text("".join(f"mtllib {twin_mtl.name}\n" if line.startswith("mtllib")
-                                else line for line in mesh.obj_text.splitlines(keepends=True)),
-                        encoding="utf-8", errors="surrogateescape")
+        write_mesh_copy(mesh, copy, None)
     twin_urdf = folder / urdf.name
     twin_urdf.write_bytes(ET.tostring(root, encoding="utf-8"))
     return Twin(str(twin_urdf), tuple(link_textures))

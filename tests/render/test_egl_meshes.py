@@ -12,9 +12,8 @@ import pytest
 import simgen
 from simgen.render import start_renderer
 from simgen.render.egl_meshes import GEOM_MESH, MeshVariants, SharedMeshError
-from simgen.scenario.sample import sample
-from simgen.seeding import scene_streams
 from simgen.sim import World
+from tests.render.conftest import first_view
 
 DATA = Path(pybullet_data.getDataPath())
 MUG = str(DATA / "objects/mug.urdf")
@@ -42,15 +41,12 @@ def _instance_maps(tmp_path: Path, renderer: str, small: float, large: float,
     path = tmp_path / f"trays_{small}_{large}.yaml"
     path.write_text(TRAYS.replace("SMALL", str(small)).replace("LARGE", str(large))
                     .replace("ASSET", asset))
-    scenario = simgen.load_scenario(path)
-    drawn = sample(scenario, scene_streams(0, 0).sampling, seed=0, scene_index=0)
-    with World() as world:
-        render = start_renderer(world, renderer, scenario)
-        if not variants:
-            world.mesh_variants = None
-        settled = world.settle(drawn, scenario.spec.settle)
-        frame = render.render(settled, drawn.views[0], drawn.light)
-        return frame.rgb, frame.instance_map
+
+    def plain(world: World) -> None:
+        world.mesh_variants = None
+
+    frame = first_view(path, renderer, None if variants else plain)
+    return frame.rgb, frame.instance_map
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

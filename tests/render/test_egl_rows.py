@@ -13,13 +13,9 @@ import numpy as np
 import pybullet_data
 import pytest
 
-import simgen
-from simgen.render import start_renderer
 from simgen.render.egl_rows import aligned_mesh, aligned_texture, needs_aligning
-from simgen.scenario.sample import sample
-from simgen.seeding import scene_streams
-from simgen.sim import World
 from tests.conftest import REPO, dataset_files
+from tests.render.conftest import first_view
 
 DATA = Path(pybullet_data.getDataPath())
 
@@ -50,6 +46,23 @@ def test_a_texture_of_a_width_egl_reads_sheared_is_resampled_to_a_multiple_of_4(
     assert aligned_texture(str(tmp_path / "even.png"), tmp_path / "out") == str(tmp_path / "even.png")
     (tmp_path / "broken.png").write_bytes(b"not an image")
     assert aligned_texture(str(tmp_path / "broken.png"), tmp_path / "out") == str(tmp_path / "broken.png")
+
+
+def test_the_width_is_read_from_the_header_as_the_plugin_reads_it(tmp_path):
+    """PNG and JPEG widths are read without decoding; stb_image (the plugin's reader) leaves a
+    JPEG's EXIF orientation alone, and so does simgen (OpenCV would turn it)."""
+    from simgen.render.egl_rows import _header_width
+
+    image = _image(tmp_path / "a.png", 853, 31)
+    cv2.imwrite(str(tmp_path / "a.jpg"), image)
+    cv2.imwrite(str(tmp_path / "p.jpg"), image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    cv2.imwrite(str(tmp_path / "a.bmp"), image)
+    assert [_header_width(tmp_path / n) for n in ("a.png", "a.jpg", "p.jpg", "a.bmp")] == [
+        853, 853, 853, None]
+    wheel = DATA / "racecar/meshes/wheel.jpg"   # stored 640 wide, EXIF: turn a quarter
+    assert cv2.imread(str(wheel)).shape[1] == 480
+    assert _header_width(wheel) == 640 == cv2.imread(
+        str(wheel), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION).shape[1]
 
 
 def test_a_file_over_the_size_limit_is_given_as_it_is(tmp_path, monkeypatch):
@@ -97,14 +110,7 @@ def test_egl_draws_pybullet_datas_tray_texture_as_tinyrenderer_does(tmp_path):
     """tray.jpg is 853 pixels wide. Read sheared, the tray differed from TinyRenderer's by 36
     levels on average (measured); the lighting models alone differ by about 8."""
     (tmp_path / "tray.yaml").write_text(TRAY)
-    scenario = simgen.load_scenario(tmp_path / "tray.yaml")
-    drawn = sample(scenario, scene_streams(0, 0).sampling, seed=0, scene_index=0)
-    frames = []
-    for name in ("tiny", "egl"):
-        with World() as world:
-            renderer = start_renderer(world, name, scenario)
-            settled = world.settle(drawn, scenario.spec.settle)
-            frames.append(renderer.render(settled, drawn.views[0], drawn.light))
+    frames = [first_view(tmp_path / "tray.yaml", name) for name in ("tiny", "egl")]
     tray = (frames[0].instance_map == 1) & (frames[1].instance_map == 1)
     assert tray.sum() > 20_000
     difference = np.abs(frames[0].rgb.astype(int) - frames[1].rgb.astype(int)).mean(axis=2)
