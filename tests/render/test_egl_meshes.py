@@ -12,6 +12,8 @@ import pytest
 import simgen
 from simgen.render import start_renderer
 from simgen.render.egl_meshes import GEOM_MESH, MeshVariants, SharedMeshError
+from simgen.scenario.sample import sample
+from simgen.seeding import scene_streams
 from simgen.sim import World
 from tests.render.conftest import first_view
 
@@ -188,3 +190,28 @@ def test_egl_refuses_an_sdf_drawn_at_two_scales_at_load(tmp_path, first, second,
             start_renderer(world, "egl", scenario)
         assert str(err.value).startswith(f"{path}:6: static[1].scale: the egl renderer draws")
         assert start_renderer(world, "auto", scenario).name == "tiny"   # and says why
+
+
+@pytest.mark.parametrize("scene, overrides", [("tabletop", []), ("bin_picking", []),
+                                              ("mobile_floor", ["light={direction: [1, 1, 2]}"])])
+def test_the_copies_leave_the_physics_as_it_was(scene, overrides):
+    """Only visual meshes are spelled anew; collision meshes keep one name: every body settles
+    where the URDF loaded as it is settles."""
+    from tests.conftest import REPO
+
+    scenario = simgen.load_scenario(REPO / f"scenes/{scene}.yaml", overrides)
+    facts = []
+    for variants in (True, False):
+        with World() as world:
+            start_renderer(world, "egl", scenario)
+            if not variants:
+                world.mesh_variants = None
+            settled = []
+            for index in range(4):
+                drawn = sample(scenario, scene_streams(0, index).sampling, seed=0,
+                               scene_index=index)
+                scene_facts = world.settle(drawn, scenario.spec.settle)
+                settled.append((scene_facts.provenance(),
+                                [f.to_json() if f else None for f in scene_facts.labeled]))
+            facts.append(settled)
+    assert facts[0] == facts[1]
