@@ -53,7 +53,8 @@ class SharedMeshError(RuntimeError):
 
 @dataclass(frozen=True)
 class _Urdf:
-    """A URDF as read once: its tree, and each visual mesh as (folder, file name, scale)."""
+    """A URDF as read once: its copy's text (the variant's mark in each visual mesh name), and
+    each visual mesh as (folder, file name, scale)."""
 
     text: bytes
     meshes: tuple[tuple[str, str, Scale], ...]
