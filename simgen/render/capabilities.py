@@ -124,19 +124,16 @@ def egl_texture_files(scenario: Any) -> tuple[str, ...]:
     return tuple(files)
 
 
-def egl_static_models(scenario: Any) -> list[str]:
-    """The model files of the static bodies whose mesh textures the EGL plugin can be given
-    after loading (simgen.render.egl_textures), in file order: by the rule textures follow on
-    EGL (see above), those of the static bodies before any repeats an asset, each of one asset
-    (a body drawn from several assets would shift the shapes of the bodies after it)."""
+def egl_models(scenario: Any) -> list[str]:
+    """Every model file a body of `scenario` may be loaded from, in file order (the URDFs whose
+    mesh textures EGL loads once per client: simgen.render.egl_textures)."""
     paths: list[str] = []
-    seen: set[str] = set()
-    for index in range(len(scenario.spec.static)):
-        refs = tuple(scenario.asset_choices.get(("static", index), ()))
-        if len(refs) != 1 or refs[0] in seen or refs[0] not in scenario.asset_paths:
-            break
-        seen.add(refs[0])
-        paths.append(scenario.asset_paths[refs[0]])
+    for section in ("static", "robots", "objects", "distractors"):
+        for index in range(len(getattr(scenario.spec, section))):
+            for ref in scenario.asset_choices.get((section, index), ()):
+                path = scenario.asset_paths.get(ref)
+                if path is not None and path not in paths:
+                    paths.append(path)
     return paths
 
 

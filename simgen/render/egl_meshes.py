@@ -22,6 +22,16 @@ A URDF that cannot be copied so (not plain URDF XML, a file named by URL, a mesh
 and SDF bodies load as they are; what they drew is read back from PyBullet, and a scene where
 one of them would share a shape drawn at another scale is refused with an error (never drawn
 wrong).
+
+The same bookkeeping says whether a texture can be given to a body after it is loaded
+(simgen.render.egl_textures). The plugin hands such a texture to the GL shape whose index is the
+body's instance handle (GLInstancingRenderer::replaceTexture is passed an instance where it
+expects a shape), which is the body's own shape only while every visual loaded so far in the
+scene made one shape and one instance: after resetSimulation both count up from 0 together. A
+visual that reuses a cached shape, a body removed (its handles are reused), or a body whose
+visuals may draw nothing (a mesh that is not an OBJ with faces, or one PyBullet reads as it is)
+breaks that for the rest of the scene. `in_order` says whether it still holds; a body that is
+to be given textures takes a variant of its own (`own_shapes`), so it reuses no shape.
 """
 
 from __future__ import annotations
@@ -53,11 +63,13 @@ class SharedMeshError(RuntimeError):
 
 @dataclass(frozen=True)
 class _Urdf:
-    """A URDF as read once: its copy's text (the variant's mark in each visual mesh name), and
-    each visual mesh as (folder, file name, scale)."""
+    """A URDF as read once: its copy's text (the variant's mark in each visual mesh name; None:
+    it loads as it is, having no visual mesh), each visual mesh as (folder, file name, scale),
+    and whether its visuals make one new GL shape each (see `in_order`)."""
 
-    text: bytes
+    text: bytes | None
     meshes: tuple[tuple[str, str, Scale], ...]
+    keeps_order: bool
 
 
 class MeshVariants:
@@ -68,19 +80,40 @@ class MeshVariants:
         self._urdfs: dict[str, _Urdf | None] = {}
         self._written: dict[tuple[str, int], str] = {}
         self._drawn: dict[str, Scale] = {}   # mesh spelling -> scale it was drawn at, this scene
+        # Whether the plugin's shape and instance indices are still equal in this scene.
+        self.in_order = True
 
     def new_scene(self) -> None:
         """resetSimulation empties the plugin's shapes: every spelling is free again."""
         self._drawn = {}
+        self.in_order = True
 
-    def path_for(self, urdf_path: str, scale: float) -> str:
-        """The URDF to load for a body of `urdf_path` at globalScaling `scale`."""
+    def lose_order(self) -> None:
+        """A body was removed, or loaded where this class cannot follow what it drew (SDF)."""
+        self.in_order = False
+
+    def keeps_order(self, urdf_path: str) -> bool:
+        """Whether a body of `urdf_path`, loaded with `own_shapes`, makes one new GL shape and
+        one instance per visual (so a texture can be given to it while `in_order`)."""
         urdf = self._read(urdf_path)
-        if urdf is None:
+        return urdf is not None and urdf.keeps_order
+
+    def path_for(self, urdf_path: str, scale: float, own_shapes: bool = False) -> str:
+        """The URDF to load for a body of `urdf_path` at globalScaling `scale`; with
+        `own_shapes`, one under whose spellings no body of the scene drew yet."""
+        urdf = self._read(urdf_path)
+        if urdf is None or urdf.text is None:
+            if urdf is None or not urdf.keeps_order:
+                self.in_order = False
             return urdf_path
         for variant in range(MAX_VARIANTS):
-            if all(self._fits(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
-                   for folder, name, mesh_scale in urdf.meshes):
+            spellings = [(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
+                         for folder, name, mesh_scale in urdf.meshes]
+            if own_shapes and any(name in self._drawn for name, _ in spellings):
+                continue
+            if all(self._fits(name, scaled) for name, scaled in spellings):
+                if not urdf.keeps_order or any(name in self._drawn for name, _ in spellings):
+                    self.in_order = False   # a visual reuses a shape, or may draw nothing
                 return self._write(urdf_path, urdf, variant)
         raise SharedMeshError(f"{urdf_path}: more than {MAX_VARIANTS} bodies of it at different "
                               "scales in one scene")
@@ -154,6 +187,7 @@ def _read_urdf(urdf: Path, meshes_folder: Path) -> _Urdf | None:
     base = urdf.parent
     visual_meshes = {id(el) for visual in root.iter("visual")
                      for el in visual.iterfind("geometry/mesh")}
+    keeps_order = _keeps_order(root, base)
     meshes = []
     for element in root.iter():
         name = element.get("filename")
@@ -178,8 +212,48 @@ def _read_urdf(urdf: Path, meshes_folder: Path) -> _Urdf | None:
         meshes.append((str(target.parent), target.name, (values[0], values[1], values[2])))
         element.set("filename", f"{target.parent}/{_MARK_TEXT}{target.name}")
     if not meshes:
-        return None   # nothing the plugin would share: the file as it is
+        return _Urdf(None, (), keeps_order)   # nothing the plugin would share: as it is
     text = ET.tostring(root, encoding="utf-8")
     if text.count(_MARK) != len(meshes):   # the URDF held the mark itself
         return None
-    return _Urdf(text, tuple(meshes))
+    return _Urdf(text, tuple(meshes), keeps_order)
+
+
+def _keeps_order(root: ET.Element, base: Path) -> bool:
+    """Whether every visual of the URDF (read before its names are rewritten) makes one GL shape
+    of its own: each visual mesh an OBJ with faces, no two visuals of one mesh at the same
+    origin, and no link drawn from collision meshes (the plugin draws a link without visuals
+    from its collision shapes, whose mesh names every body of the asset shares)."""
+    seen = set()
+    for link in root.iter("link"):
+        visuals = link.findall("visual")
+        if not visuals:
+            if link.find("collision/geometry/mesh") is not None:
+                return False
+            continue
+        for visual in visuals:
+            mesh = visual.find("geometry/mesh")
+            if mesh is None:
+                continue   # a primitive: never taken from the plugin's cache
+            name = mesh.get("filename", "")
+            if "://" in name or not _draws_faces(base / name):
+                return False
+            origin = visual.find("origin")
+            key = ((base / name).resolve(), mesh.get("scale"),
+                   None if origin is None else (origin.get("xyz"), origin.get("rpy")))
+            if key in seen:
+                return False
+            seen.add(key)
+    return True
+
+
+def _draws_faces(path: Path) -> bool:
+    """Whether `path` is an OBJ with at least one face (what the plugin surely draws)."""
+    try:
+        if path.suffix.lower() != ".obj" or not path.is_file() \
+                or path.stat().st_size > MAX_URDF_BYTES:
+            return False
+        text = path.read_bytes()
+    except OSError:
+        return False
+    return text.startswith((b"f ", b"f\t")) or b"\nf " in text or b"\nf\t" in text

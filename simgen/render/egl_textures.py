@@ -7,18 +7,21 @@ renderer's). Every scene starts from resetSimulation, so every scene paid for th
 on TinyRenderer, and the plugin grows by 9.5 MiB a scene, so a worker needs a new client every
 ~50 scenes; see simgen.sim.world.World.restart_every).
 
-So on EGL a static body's URDF whose meshes carry textures is loaded from a twin: the same
-file with its visual meshes read from copies whose material file names no texture (collision
-meshes and everything else read from the original files), and each texture is loaded once, when
-the renderer starts, into a texture slot of the world (World.texture_slots), then given to the
-links that drew it with changeVisualShape. What a scene draws is the same, byte for byte
-(tested on the shipped scenarios EGL renders); the physics reads the same collision files.
-Measured on tabletop: loading a scene's bodies took 27.8 ms, now 17.0.
+So on EGL a URDF whose meshes carry textures is loaded from a twin: the same file with its
+visual meshes read from copies whose material file names no texture (collision meshes and
+everything else read from the original files), and each texture is loaded once, when the
+renderer starts, into a texture slot of the world (World.texture_slots), then given to the links
+that drew it with changeVisualShape. What a scene draws is the same, byte for byte (tested on
+the shipped scenarios EGL renders); the physics reads the same collision files. Measured on
+tabletop: loading a scene's bodies took 27.8 ms, 17.0 with the set twinned; with the objects too
+(a jenga block's 1024 x 1024 texture was 7-10 ms of every load of it), about 2.5 ms an image
+less end to end.
 
-Static bodies only: the plugin hands a new texture to the GL shape whose index equals the body's
-instance index, which is the body's own shape only for bodies loaded in the same order in every
-scene, as the set is (the same reason scenario textures are for static bodies only on EGL).
-Measured: a jenga block given its texture this way stayed untextured in one scene of four.
+The plugin hands a texture given after loading to the GL shape whose index equals the body's
+instance index, which is the body's own shape only while the scene's shapes and instances are
+in step (measured: a jenga block given its texture this way stayed untextured in one scene of
+four). simgen.render.egl_meshes follows that (`MeshVariants.in_order`): a body loads from its
+twin only while it holds, else as it is, with the plugin reading its texture.
 
 Only what can be given back exactly is twinned: OBJ meshes whose material file names one
 texture, inside the mesh's folder, and links whose visuals all draw that same texture

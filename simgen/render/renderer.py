@@ -9,7 +9,7 @@ import numpy as np
 
 from simgen import geometry
 from simgen.render.alone import render_alone, render_alone_many
-from simgen.render.capabilities import (cycles_refusal, egl_refusal, egl_static_models,
+from simgen.render.capabilities import (cycles_refusal, egl_refusal, egl_models,
                                         egl_texture_files)
 from simgen.render.egl_meshes import MeshVariants
 from simgen.render.egl_rows import aligned_texture
@@ -245,7 +245,7 @@ def start_renderer(world: World, name: str = "auto", scenario: Any = None,
     textures = egl_texture_files(scenario) if scenario is not None else ()
     twins = {}
     if scenario is not None:   # URDF textures: loaded once here, not once a scene
-        twins = make_twins(egl_static_models(scenario), world.scratch_dir() / "twins")
+        twins = make_twins(egl_models(scenario), world.scratch_dir() / "twins")
         textures += tuple(dict.fromkeys(t for twin in twins.values() for t in twin.textures
                                         if t not in textures))
     try:

@@ -139,8 +139,8 @@ class World:
         # is given the id of slot i. None for TinyRenderer, which takes files as they come.
         self.texture_slots: tuple[str, ...] | None = None
         self._slot_ids: list[int] = []
-        # Also set by the EGL renderer: static URDFs loaded from a twin whose meshes name no
-        # texture, each texture then given from its slot (simgen.render.egl_textures).
+        # Also set by the EGL renderer: URDFs loaded from a twin whose meshes name no texture,
+        # each texture then given from its slot (simgen.render.egl_textures), where it can be.
         self.twins: dict[str, Any] = {}
         # Also set by the EGL renderer: the URDF copy each body loads from, so that no two bodies
         # of one mesh at different scales share a GL shape (simgen.render.egl_meshes).
@@ -231,7 +231,7 @@ class World:
         self._visual_colors = None
         self._boxes = {}
         for index, body in enumerate(sample.static):
-            for uid in self._load(body, static=True):
+            for uid in self._load(body):
                 self._names[uid] = body.name
                 self.owners[uid] = ("static", index)
         robot_ids, robot_tries = [], []
@@ -270,23 +270,25 @@ class World:
         return SettledScene(sample, tuple(labeled_ids), facts, steps, settled, tuple(skipped),
                             tuple(tries))
 
-    def _load(self, body: BodySample, position=None, orientation=None,
-              static: bool = False) -> list[int]:
+    def _load(self, body: BodySample, position=None, orientation=None) -> list[int]:
         p, cid = self.p, self.client
         position = body.position_m if position is None else position
         orientation = body.quaternion_xyzw if orientation is None else orientation
         with c_output_silenced():  # some models warn about missing inertia on stderr
             if body.path.endswith(".sdf"):
+                if self.mesh_variants is not None:
+                    self.mesh_variants.lose_order()
                 ids = list(p.loadSDF(body.path, globalScaling=body.scale, physicsClientId=cid))
                 for uid in ids:  # SDF poses are relative to the file's world: move as a whole
                     pos, orn = p.getBasePositionAndOrientation(uid, physicsClientId=cid)
                     new_pos, new_orn = p.multiplyTransforms(position, orientation, pos, orn)
                     p.resetBasePositionAndOrientation(uid, new_pos, new_orn, physicsClientId=cid)
             else:
-                twin = self.twins.get(body.path) if static else None
+                twin = self._usable_twin(body.path)
                 path = twin.urdf_path if twin else body.path
                 if self.mesh_variants is not None:
-                    path = self.mesh_variants.path_for(path, body.scale)
+                    path = self.mesh_variants.path_for(path, body.scale,
+                                                       own_shapes=twin is not None)
                 ids = [p.loadURDF(path, basePosition=position, baseOrientation=orientation,
                                   useFixedBase=body.fixed, globalScaling=body.scale,
                                   flags=self._load_flags, physicsClientId=cid)]
@@ -302,6 +304,16 @@ class World:
                 for link in range(-1, p.getNumJoints(uid, physicsClientId=cid)):
                     p.setCollisionFilterGroupMask(uid, link, 0, 0, physicsClientId=cid)
         return ids
+
+    def _usable_twin(self, path: str) -> Any:
+        """The twin to load a body of `path` from, or None: only while the plugin's shapes and
+        instances are in step (simgen.render.egl_meshes), since the twin's textures are given
+        after loading and reach the shape whose index is the instance's."""
+        twin = self.twins.get(path)
+        variants = self.mesh_variants
+        if twin is None or variants is None:
+            return twin
+        return twin if variants.in_order and variants.keeps_order(twin.urdf_path) else None
 
     def scratch_dir(self) -> Path:
         """A folder of this world's own, removed when it closes (slot files, URDF twins)."""
@@ -420,6 +432,8 @@ class World:
                                          "fewer or smaller objects, a larger region, or "
                                          "on_fail: skip")
                 p.removeBody(uid, physicsClientId=cid)
+                if self.mesh_variants is not None:   # the plugin reuses the freed handles
+                    self.mesh_variants.lose_order()
                 skipped.append({"section": section, "index": index, "group": body.group_index,
                                 "reason": "no collision-free place"})
                 ids.append(-1)

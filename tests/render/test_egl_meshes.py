@@ -215,3 +215,58 @@ def test_the_copies_leave_the_physics_as_it_was(scene, overrides):
                                 [f.to_json() if f else None for f in scene_facts.labeled]))
             facts.append(settled)
     assert facts[0] == facts[1]
+
+
+# --- in_order: may a texture be given to the next body after loading? (egl_textures) -------
+
+
+def test_the_order_holds_until_a_visual_reuses_a_shape_and_own_shapes_never_does(tmp_path):
+    variants = MeshVariants(tmp_path)
+    mesh = str((DATA / "objects/mug.obj").resolve())
+    assert variants.in_order and variants.keeps_order(MUG)
+    first = variants.path_for(MUG, 1.0)
+    variants.drew(_shapes([(mesh, (1.0, 1.0, 1.0))]), "mug")
+    assert variants.in_order   # a new shape
+    own = variants.path_for(MUG, 1.0, own_shapes=True)
+    assert own != first and variants.in_order   # the same scale, but a spelling of its own
+    assert variants.path_for(MUG, 1.0) == first
+    assert not variants.in_order   # this one shares the first mug's shape
+    variants.new_scene()
+    assert variants.in_order
+    variants.lose_order()   # a body removed, or an SDF loaded
+    assert not variants.in_order
+
+
+def _urdf(tmp_path: Path, name: str, link: str) -> str:
+    path = tmp_path / f"{name}.urdf"
+    path.write_text(f'<robot name="{name}"><link name="l">{link}</link></robot>')
+    return str(path)
+
+
+def test_a_urdf_keeps_the_order_only_if_each_visual_surely_makes_a_shape_of_its_own(tmp_path):
+    (tmp_path / "m.obj").write_text((DATA / "cube.obj").read_text())
+    (tmp_path / "nofaces.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")
+    (tmp_path / "m.stl").write_bytes(b"\0" * 84)
+    visual = '<visual>{origin}<geometry><mesh filename="{mesh}"/></geometry></visual>'
+    box = '<visual><geometry><box size="1 1 1"/></geometry></visual>'
+    cases = {
+        "obj": (visual.format(origin="", mesh="m.obj"), True),
+        "two_origins": (visual.format(origin="", mesh="m.obj")
+                        + visual.format(origin='<origin xyz="1 0 0"/>', mesh="m.obj"), True),
+        "primitives": (box + box, True),   # never cached: loads as it is, in order
+        "same_origin": (visual.format(origin="", mesh="m.obj") * 2, False),
+        "no_faces": (visual.format(origin="", mesh="nofaces.obj"), False),
+        "stl": (visual.format(origin="", mesh="m.stl"), False),
+        "collision_drawn": ('<collision><geometry><mesh filename="m.obj"/></geometry>'
+                            '</collision>', False),
+    }
+    for name, (link, keeps) in cases.items():
+        variants = MeshVariants(tmp_path / "out")
+        path = _urdf(tmp_path, name, link)
+        assert variants.keeps_order(path) == keeps, name
+        variants.path_for(path, 1.0, own_shapes=True)
+        assert variants.in_order == keeps, name
+    variants = MeshVariants(tmp_path / "out")
+    package = _urdf(tmp_path, "package", visual.format(origin="", mesh="package://x/m.obj"))
+    assert variants.path_for(package, 1.0) == package   # as it is: what it drew is unknown
+    assert not variants.in_order
