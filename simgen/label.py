@@ -1,7 +1,7 @@
 """Labels from the rendered instance map: boxes, areas and RLE masks, exact to the pixel.
 
-Boxes and pixel counts come from one pass over the map (`scipy.ndimage.find_objects` and
-`np.bincount`). Each mask is run-length encoded inside a full-height strip spanning only its
+Boxes come from one pass over the map (`scipy.ndimage.find_objects`), pixel counts from each
+mask inside its box. Each mask is run-length encoded inside a full-height strip spanning only its
 box's columns (COCO RLE runs down columns, so the columns left and right of the box only add to
 the first and last runs), then compressed to COCO's string form by pycocotools.
 """
@@ -32,16 +32,18 @@ def annotate(instance_map: np.ndarray, categories: Mapping[int, int],
     """Labels for every instance in `categories` (instance id -> category id) with at least
     `min_pixels` visible pixels, in instance-id order. Invisible instances are left out."""
     height, width = instance_map.shape
-    areas = np.bincount(instance_map.ravel())
     labels = []
     for index, slices in enumerate(ndimage.find_objects(instance_map)):
         instance = index + 1
-        if slices is None or instance not in categories or areas[instance] < min_pixels:
+        if slices is None or instance not in categories:
             continue
         rows, cols = slices
-        box = (cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         mask = instance_map[:, cols] == instance
-        labels.append(InstanceLabel(instance, categories[instance], box, int(areas[instance]),
+        area = int(np.count_nonzero(mask[rows]))   # the pixels are all inside the box
+        if area < min_pixels:
+            continue
+        box = (cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        labels.append(InstanceLabel(instance, categories[instance], box, area,
                                     rle_of_columns(mask, cols.start, width)))
     return labels
 
