@@ -31,7 +31,9 @@ scene made one shape and one instance: after resetSimulation both count up from 
 visual that reuses a cached shape, a body removed (its handles are reused), or a body whose
 visuals may draw nothing (a mesh that is not an OBJ with faces, or one PyBullet reads as it is)
 breaks that for the rest of the scene. `in_order` says whether it still holds; a body that is
-to be given textures takes a variant of its own (`own_shapes`), so it reuses no shape.
+to be given textures takes a variant of its own (`own_shapes`), so it reuses no shape, and a
+body of a textured shape already drawn at its scale can reuse that shape, texture and all
+(`shares`), which costs the order.
 """
 
 from __future__ import annotations
@@ -97,6 +99,32 @@ class MeshVariants:
         one instance per visual (so a texture can be given to it while `in_order`)."""
         urdf = self._read(urdf_path)
         return urdf is not None and urdf.keeps_order
+
+    def shares(self, urdf_path: str, scale: float) -> bool:
+        """Whether a body of `urdf_path` at `scale` (loaded without `own_shapes`) would draw
+        only with shapes an earlier body of the scene made: the copy path_for picks is one
+        whose every spelling was drawn at that scale."""
+        urdf = self._read(urdf_path)
+        if urdf is None or urdf.text is None:
+            return False
+        for variant in range(MAX_VARIANTS):
+            spellings = [(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
+                         for folder, name, mesh_scale in urdf.meshes]
+            if all(self._fits(name, scaled) for name, scaled in spellings):
+                return all(name in self._drawn for name, _ in spellings)
+        return False
+
+    def order_needed(self, ahead: list[tuple[str, float]]) -> bool:
+        """Whether a body of `ahead` ((URDF, scale) in load order) will find no shapes to
+        reuse when it loads (`shares` now, or an earlier one of `ahead` of its URDF and scale),
+        so that giving it textures needs the order kept until then."""
+        before: list[tuple[str, float]] = []
+        for urdf, scale in ahead:
+            if not self.shares(urdf, scale) and not any(
+                    u == urdf and math.isclose(s, scale, rel_tol=SCALE_RTOL) for u, s in before):
+                return True
+            before.append((urdf, scale))
+        return False
 
     def path_for(self, urdf_path: str, scale: float, own_shapes: bool = False) -> str:
         """The URDF to load for a body of `urdf_path` at globalScaling `scale`; with

@@ -270,3 +270,70 @@ def test_a_urdf_keeps_the_order_only_if_each_visual_surely_makes_a_shape_of_its_
     package = _urdf(tmp_path, "package", visual.format(origin="", mesh="package://x/m.obj"))
     assert variants.path_for(package, 1.0) == package   # as it is: what it drew is unknown
     assert not variants.in_order
+
+
+def test_a_body_of_a_textured_shape_drawn_at_its_scale_shares_it(tmp_path):
+    variants = MeshVariants(tmp_path)
+    mesh = str((DATA / "objects/mug.obj").resolve())
+    assert not variants.shares(MUG, 1.0)
+    first = variants.path_for(MUG, 1.0, own_shapes=True)
+    variants.drew(_shapes([(mesh, (1.0, 1.0, 1.0))]), "mug")
+    assert variants.shares(MUG, 1.0) and not variants.shares(MUG, 1.5)
+    # Later bodies need the order kept while one of them has no shape to reuse by then.
+    assert not variants.order_needed([(MUG, 1.0), (MUG, 1.0)])
+    assert variants.order_needed([(MUG, 1.5)])
+    assert not variants.order_needed([])
+    assert variants.path_for(MUG, 1.0) == first and not variants.in_order
+
+
+# Ducks at one scale (the model is textured), then optionally jenga blocks, in a row.
+DUCKS = """\
+name: ducks
+image: {width: 160, height: 120}
+categories: [duck, block]
+static:
+  - {asset: "pybullet:plane.urdf"}
+objects:
+  - {asset: "pybullet:duck_vhacd.urdf", category: duck, count: 5, scale: 1.0,
+     spawn: {box: {min: [-0.6, -0.1, 0.1], max: [0.6, 0.1, 0.1]}}}
+BLOCKS
+camera: {fov_deg: 60, look_at: [0, 0, 0], distance_m: 2.0, azimuth_deg: 0, elevation_deg: 89}
+settle: {max_steps: 0}
+"""
+BLOCKS = """\
+  - {asset: "pybullet:jenga/jenga.urdf", category: block, count: 2,
+     spawn: {box: {min: [-0.6, 0.4, 0.1], max: [0.6, 0.4, 0.1]}}}
+"""
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_bodies_of_one_textured_model_share_its_shape_unless_a_later_body_needs_the_order(
+        tmp_path, monkeypatch, blocks):
+    """Five ducks alone: one takes its own shapes and is given its texture, the other four
+    reuse them (one draw call). Jenga blocks after them: every duck takes its own shapes, so
+    that the order holds for the first block; the second block reuses the first's. The bytes
+    are those of the URDFs loaded as they are."""
+    path = tmp_path / "ducks.yaml"
+    path.write_text(DUCKS.replace("BLOCKS\n", BLOCKS if blocks else ""))
+    how: list[tuple[str, str]] = []
+    usable = World._usable_twin
+
+    def spy(self, body):
+        twin, give = usable(self, body)
+        how.append((Path(body.path).stem, "given" if give else "shared" if twin else "as is"))
+        return twin, give
+
+    monkeypatch.setattr(World, "_usable_twin", spy)
+    twinned = first_view(path, "egl")
+    if blocks:
+        assert how[1:] == [("duck_vhacd", "given")] * 5 + [("jenga", "given"), ("jenga", "shared")]
+    else:
+        assert how[1:] == [("duck_vhacd", "given")] + [("duck_vhacd", "shared")] * 4
+
+    def plain(world: World) -> None:
+        world.twins = {}
+
+    loaded_as_they_are = first_view(path, "egl", plain)
+    assert len(np.unique(twinned.instance_map)) == (8 if blocks else 6)
+    np.testing.assert_array_equal(twinned.rgb, loaded_as_they_are.rgb)
+    np.testing.assert_array_equal(twinned.instance_map, loaded_as_they_are.instance_map)
