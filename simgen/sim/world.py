@@ -321,13 +321,12 @@ class World:
         variants = self.mesh_variants
         if twin is None or variants is None:
             return twin, twin is not None
-        ahead, self._twinned_ahead = self._twinned_ahead[1:], self._twinned_ahead[1:]
+        ahead = self._twinned_ahead = self._twinned_ahead[1:]
+        can_give = variants.in_order and variants.keeps_order(twin.urdf_path)
         if variants.shares(twin.urdf_path, body.scale) and (
-                not variants.in_order or not variants.order_needed(ahead)):
+                not can_give or not variants.order_needed(ahead)):
             return twin, False
-        if variants.in_order and variants.keeps_order(twin.urdf_path):
-            return twin, True
-        return None, False
+        return (twin, True) if can_give else (None, False)
 
     def scratch_dir(self) -> Path:
         """A folder of this world's own, removed when it closes (slot files, URDF twins)."""
