@@ -250,7 +250,7 @@ def _read_urdf(urdf: Path, meshes_folder: Path) -> _Urdf | None:
 def _keeps_order(root: ET.Element, base: Path) -> bool:
     """Whether every visual of the URDF (read before its names are rewritten) makes one GL shape
     of its own: each visual mesh an OBJ with faces, no two visuals of one mesh at the same
-    origin, and no link drawn from collision meshes (the plugin draws a link without visuals
+    origin (whatever their scales), and no link drawn from collision meshes (the plugin draws a link without visuals
     from its collision shapes, whose mesh names every body of the asset shares)."""
     seen = set()
     for link in root.iter("link"):
@@ -266,13 +266,28 @@ def _keeps_order(root: ET.Element, base: Path) -> bool:
             name = mesh.get("filename", "")
             if "://" in name or not _draws_faces(base / name):
                 return False
-            origin = visual.find("origin")
-            key = ((base / name).resolve(), mesh.get("scale"),
-                   None if origin is None else (origin.get("xyz"), origin.get("rpy")))
-            if key in seen:
+            # The plugin's cache key: the name and the frames, not the mesh's scale.
+            origin = _origin(visual.find("origin"))
+            key = ((base / name).resolve(), origin)
+            if origin is None or key in seen:
                 return False
             seen.add(key)
     return True
+
+
+def _origin(element: ET.Element | None) -> tuple[float, ...] | None:
+    """A visual's origin as six numbers (xyz, rpy; zero where left out), None if unreadable."""
+    values = []
+    for attribute in ("xyz", "rpy"):
+        text = element.get(attribute) if element is not None else None
+        try:
+            numbers = [float(v) for v in (text or "0 0 0").split()]
+        except ValueError:
+            return None
+        if len(numbers) != 3:
+            return None
+        values += numbers
+    return tuple(values)
 
 
 def _draws_faces(path: Path) -> bool:

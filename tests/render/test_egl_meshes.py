@@ -255,6 +255,13 @@ def test_a_urdf_keeps_the_order_only_if_each_visual_surely_makes_a_shape_of_its_
                         + visual.format(origin='<origin xyz="1 0 0"/>', mesh="m.obj"), True),
         "primitives": (box + box, True),   # never cached: loads as it is, in order
         "same_origin": (visual.format(origin="", mesh="m.obj") * 2, False),
+        "same_origin_spelled_twice": (visual.format(origin="", mesh="m.obj")
+                                      + visual.format(origin='<origin xyz="0 0 0.0"/>',
+                                                      mesh="m.obj"), False),
+        "same_origin_other_scale": (visual.format(origin="", mesh="m.obj")
+                                    + visual.format(origin="", mesh='m.obj" scale="2 2 2'),
+                                    False),
+        "bad_origin": (visual.format(origin='<origin xyz="1 x 0"/>', mesh="m.obj"), False),
         "no_faces": (visual.format(origin="", mesh="nofaces.obj"), False),
         "stl": (visual.format(origin="", mesh="m.stl"), False),
         "collision_drawn": ('<collision><geometry><mesh filename="m.obj"/></geometry>'
