@@ -8,6 +8,7 @@ order, on any worker, gives the same bytes as the same images of a full run.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Sequence
@@ -31,8 +32,14 @@ IMAGE_TAG = f"synthetic image, made by simgen {__version__}"
 @dataclass(frozen=True)
 class SceneOutput:
     scene_index: int
-    files: list[tuple[str, bytes]]   # (path relative to OUT, bytes)
+    # (path relative to OUT, bytes); run with wait_files=False, a Future of the bytes.
+    files: list[tuple[str, Any]]
     record: dict[str, Any]           # the scene record finalize reads
+
+    def file_bytes(self) -> list[tuple[str, bytes]]:
+        """The files, waiting for any still being encoded."""
+        return [(path, data.result() if isinstance(data, Future) else data)
+                for path, data in self.files]
 
 
 @dataclass(frozen=True)
@@ -45,14 +52,14 @@ class SceneFailure:
 
 def run_scene_safely(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
                      items: Sequence[tuple[int, int]], image_format: str,
-                     scenes: int) -> "SceneOutput | SceneFailure":
+                     scenes: int, wait_files: bool = True) -> "SceneOutput | SceneFailure":
     """run_scene, with any error (a PyBullet error, an impossible placement) returned as a
     SceneFailure, so the caller decides whether the run stops or records it and goes on."""
     from simgen.sim import PlacementError
 
     try:
         return run_scene(scenario, seed, scene_index, world, renderer, items, image_format,
-                         scenes)
+                         scenes, wait_files)
     except PlacementError as err:
         return SceneFailure(scene_index, str(err))
     except Exception as err:  # noqa: BLE001 - reported with its scene and seed, never swallowed
@@ -61,8 +68,13 @@ def run_scene_safely(scenario: Scenario, seed: int, scene_index: int, world: Any
 
 def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, renderer: Any,
               items: Sequence[tuple[int, int]] | Sequence[int],
-              image_format: str = "png", scenes: int | None = None) -> SceneOutput:
+              image_format: str = "png", scenes: int | None = None,
+              wait_files: bool = True) -> SceneOutput:
     """Sample, settle, render, label (and augment) and encode one scene's images.
+
+    With `wait_files` False the output's files are Futures of their bytes, the last view's
+    still being encoded (SceneOutput.file_bytes waits): the caller goes on to the next scene
+    while a thread of its own waits for them (the one-worker run's committer).
 
     `scenes` is the number of scenes of the run (its -n in scenes), which the split assignment
     needs (simgen.seeding.scene_split); None: the scene alone, a run of scene_index + 1 scenes.
@@ -98,10 +110,12 @@ def run_scene(scenario: Scenario, seed: int, scene_index: int, world: Any, rende
                                           augmenter, aug_seed, image_format)
         files += image_files
         images.append(record)
+    output = SceneOutput(scene_index, files, {"scene_index": scene_index, "split": split,
+                                              "images": images})
+    if not wait_files:
+        return output
     with stage("encode"):   # what is left of it: the last view's files, mostly
-        files = [(path, encoded.result()) for path, encoded in files]
-    return SceneOutput(scene_index, files, {"scene_index": scene_index, "split": split,
-                                            "images": images})
+        return SceneOutput(scene_index, output.file_bytes(), output.record)
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,8 @@ def generate(scenario: Scenario | str | Path, out: str | Path, images: int, seed
                       math.ceil(images / spec.images_per_scene),
                       render_threads(min(workers, max(1, len(todo)))))
             results = run_scenes(job, [(seed, scene, items) for scene, items in todo],
-                                 SceneWorker(job, world, render), backend, workers, address)
+                                 SceneWorker(job, world, render, wait_files=False), backend,
+                                 workers, address)
             committer = _Committer(out, bar, on_scene)
             try:
                 for (scene_index, items), result in zip(todo, results):
@@ -187,8 +188,16 @@ class _Committer:
         self._pending = self._pool.submit(self._write, scene_index, images, result)
 
     def _write(self, scene_index: int, images: int, result: Any) -> None:
+        # A scene made in this process comes with its last files still being encoded
+        # (SceneWorker(wait_files=False)): waiting for them here, the next scene goes on.
+        try:
+            files = result.file_bytes()
+        except Exception as err:  # noqa: BLE001 - OpenCV failing on an array it was given
+            raise SimgenError(f"scene {scene_index}: its files could not be encoded: "
+                              f"{type(err).__name__}: {err} (the scenes before it are kept: "
+                              "--resume goes on)") from None
         with beside("write"):
-            ds.commit_scene(self._out, scene_index, result.files, result.record)
+            ds.commit_scene(self._out, scene_index, files, result.record)
         self.done(scene_index, images)
 
     def wait(self) -> None:

@@ -36,11 +36,15 @@ class SceneWorker:
     """One world and renderer, running scenes of `job`. `renderer` may be one already started
     on `world` (the parent's, which resolved 'auto'); otherwise both are made here."""
 
-    def __init__(self, job: Job, world: Any = None, renderer: Any = None) -> None:
+    def __init__(self, job: Job, world: Any = None, renderer: Any = None,
+                 wait_files: bool = True) -> None:
         from simgen.render import start_renderer
         from simgen.sim import World
 
         self.job = job
+        # False: a scene's files come back as Futures (simgen.scene.run_scene), for a caller in
+        # this process that waits for them on a thread of its own.
+        self.wait_files = wait_files
         self._owns_world = world is None
         self.world = World() if world is None else world
         try:
@@ -56,7 +60,8 @@ class SceneWorker:
         from simgen.scene import run_scene_safely
 
         return run_scene_safely(self.job.scenario, seed, scene_index, self.world, self.renderer,
-                                list(items), self.job.image_format, self.job.scenes)
+                                list(items), self.job.image_format, self.job.scenes,
+                                self.wait_files)
 
     def close(self) -> None:
         if self._owns_world:

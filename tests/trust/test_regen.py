@@ -71,9 +71,9 @@ def test_many_images_settle_each_scene_once(fresh, monkeypatch):
     calls = []
     real = scene_module.run_scene_safely
 
-    def counting(scenario, seed, scene_index, world, renderer, items, image_format, scenes):
+    def counting(scenario, seed, scene_index, world, renderer, items, *rest):
         calls.append((scene_index, list(items)))
-        return real(scenario, seed, scene_index, world, renderer, items, image_format, scenes)
+        return real(scenario, seed, scene_index, world, renderer, items, *rest)
 
     monkeypatch.setattr(scene_module, "run_scene_safely", counting)
     results = regenerate_many(fresh, [8, 1, 6, 3])
