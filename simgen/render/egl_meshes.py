@@ -107,12 +107,8 @@ class MeshVariants:
         urdf = self._read(urdf_path)
         if urdf is None or urdf.text is None:
             return False
-        for variant in range(MAX_VARIANTS):
-            spellings = [(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
-                         for folder, name, mesh_scale in urdf.meshes]
-            if all(self._fits(name, scaled) for name, scaled in spellings):
-                return all(name in self._drawn for name, _ in spellings)
-        return False
+        found = self._variant(urdf, scale, own_shapes=False)
+        return found is not None and all(name in self._drawn for name in found[1])
 
     def order_needed(self, ahead: list[tuple[str, float]]) -> bool:
         """Whether a body of `ahead` ((URDF, scale) in load order) will find no shapes to
@@ -134,17 +130,28 @@ class MeshVariants:
             if urdf is None or not urdf.keeps_order:
                 self.in_order = False
             return urdf_path
+        found = self._variant(urdf, scale, own_shapes)
+        if found is None:
+            raise SharedMeshError(f"{urdf_path}: more than {MAX_VARIANTS} bodies of it at "
+                                  "different scales in one scene")
+        variant, names = found
+        if not urdf.keeps_order or any(name in self._drawn for name in names):
+            self.in_order = False   # a visual reuses a shape, or may draw nothing
+        return self._write(urdf_path, urdf, variant)
+
+    def _variant(self, urdf: _Urdf, scale: float,
+                 own_shapes: bool) -> tuple[int, list[str]] | None:
+        """The first variant (and its mesh spellings) under which no earlier body of the scene
+        drew a mesh at another scale (with `own_shapes`: drew it at all); None past the last."""
         for variant in range(MAX_VARIANTS):
             spellings = [(_spelling(folder, name, variant), _scaled(mesh_scale, scale))
                          for folder, name, mesh_scale in urdf.meshes]
-            if own_shapes and any(name in self._drawn for name, _ in spellings):
+            names = [name for name, _ in spellings]
+            if own_shapes and any(name in self._drawn for name in names):
                 continue
             if all(self._fits(name, scaled) for name, scaled in spellings):
-                if not urdf.keeps_order or any(name in self._drawn for name, _ in spellings):
-                    self.in_order = False   # a visual reuses a shape, or may draw nothing
-                return self._write(urdf_path, urdf, variant)
-        raise SharedMeshError(f"{urdf_path}: more than {MAX_VARIANTS} bodies of it at different "
-                              "scales in one scene")
+                return variant, names
+        return None
 
     def drew(self, shapes: Any, what: str) -> None:
         """Record what a body just loaded drew (PyBullet's getVisualShapeData of it); raise
